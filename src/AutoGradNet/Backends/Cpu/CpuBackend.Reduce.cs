@@ -1,0 +1,85 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace AutoGradNet.Backends.Cpu;
+
+internal sealed partial class CpuBackend
+{
+    public void SumRows(Tensor x, Tensor y, int outer, int inner)
+    {
+        if (x.DType == DType.Float32) SumRowsT<float>(x, y, outer, inner);
+        else SumRowsT<double>(x, y, outer, inner);
+    }
+
+    private static void SumRowsT<T>(Tensor x, Tensor y, int outer, int inner) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] xs = Data<T>(x), ys = Data<T>(y);
+        int xo = x.Offset, yo = y.Offset;
+        if (inner == 0)
+        {
+            ys.AsSpan(yo, outer).Clear();
+            return;
+        }
+        ParallelRows(outer, inner, (start, end) =>
+        {
+            for (int r = start; r < end; r++) ys[yo + r] = TensorPrimitives.Sum<T>(xs.AsSpan(xo + r * inner, inner));
+        });
+    }
+
+    public void ArgReduceRows(Tensor x, Tensor values, Tensor indices, int outer, int inner, bool max)
+    {
+        switch (x.DType)
+        {
+            case DType.Float32: ArgReduceT<float>(x, values, indices, outer, inner, max); break;
+            case DType.Float64: ArgReduceT<double>(x, values, indices, outer, inner, max); break;
+            case DType.Int64: ArgReduceT<long>(x, values, indices, outer, inner, max); break;
+            default: throw new NotSupportedException($"max/min over {x.DType.Name()}");
+        }
+    }
+
+    private static void ArgReduceT<T>(Tensor x, Tensor values, Tensor indices, int outer, int inner, bool max) where T : unmanaged, INumber<T>
+    {
+        T[] xs = Data<T>(x), vs = Data<T>(values);
+        long[] idx = Data<long>(indices);
+        int xo = x.Offset;
+        ParallelRows(outer, inner, (start, end) =>
+        {
+            for (int r = start; r < end; r++)
+            {
+                int baseIndex = xo + r * inner;
+                T best = xs[baseIndex];
+                int bestAt = 0;
+                // NOTE: ties keep the first index; a NaN wins and stays (max/min propagate NaN, like PyTorch).
+                if (!T.IsNaN(best))
+                {
+                    for (int i = 1; i < inner; i++)
+                    {
+                        T v = xs[baseIndex + i];
+                        if (T.IsNaN(v)) { best = v; bestAt = i; break; }
+                        if (max ? v > best : v < best) { best = v; bestAt = i; }
+                    }
+                }
+                vs[values.Offset + r] = best;
+                idx[indices.Offset + r] = bestAt;
+            }
+        });
+    }
+
+    /// <summary>Runs body(start, end) over [0, rows), split across cores when rows·cost is large.</summary>
+    private static void ParallelRows(int rows, int costPerRow, Action<int, int> body)
+    {
+        long work = (long)rows * Math.Max(costPerRow, 1);
+        int chunks = work >= Strided.ParallelThreshold ? Math.Min(rows, Environment.ProcessorCount) : 1;
+        if (chunks <= 1)
+        {
+            body(0, rows);
+            return;
+        }
+        int per = (rows + chunks - 1) / chunks;
+        Parallel.For(0, chunks, c =>
+        {
+            int start = c * per, end = Math.Min(rows, start + per);
+            if (start < end) body(start, end);
+        });
+    }
+}

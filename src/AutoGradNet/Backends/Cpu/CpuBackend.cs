@@ -1,0 +1,184 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using AutoGradNet.Kernels;
+
+namespace AutoGradNet.Backends.Cpu;
+
+/// <summary>Managed CPU kernels. Loops over memory live here and in <see cref="Strided"/> only.</summary>
+internal sealed partial class CpuBackend : IBackend
+{
+    public static readonly CpuBackend Instance = new();
+
+    private CpuBackend() { }
+
+    public Storage Allocate(DType dtype, int length, bool zero) => dtype switch
+    {
+        DType.Float32 => new CpuStorage<float>(Device.Cpu, length, zero),
+        DType.Float64 => new CpuStorage<double>(Device.Cpu, length, zero),
+        DType.Int64 => new CpuStorage<long>(Device.Cpu, length, zero),
+        DType.Bool => new CpuStorage<bool>(Device.Cpu, length, zero),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+    };
+
+    public MemoryStats MemoryStats() => CpuMemory.Stats;
+
+    internal static T[] Data<T>(Tensor t) where T : unmanaged => ((CpuStorage<T>)t.StorageRef).Data;
+
+    public void Fill(Tensor dst, double value)
+    {
+        switch (dst.DType)
+        {
+            case DType.Float32: FillT(dst, (float)value); break;
+            case DType.Float64: FillT(dst, value); break;
+            case DType.Int64: FillT(dst, (long)value); break;
+            case DType.Bool: FillT(dst, value != 0); break;
+        }
+    }
+
+    private static void FillT<T>(Tensor dst, T value) where T : unmanaged =>
+        Strided.ForEachRow(dst.ShapeArray, dst, null, null, null, new FillRow<T>(Data<T>(dst), value));
+
+    private readonly struct FillRow<T>(T[] y, T value) : IRowAction where T : unmanaged
+    {
+        public void Row(int n, int o0, int s0, int o1, int s1, int o2, int s2, int o3, int s3)
+        {
+            if (s0 == 1) y.AsSpan(o0, n).Fill(value);
+            else for (int i = 0; i < n; i++) y[o0 + i * s0] = value;
+        }
+    }
+
+    public void Copy(Tensor src, Tensor dst)
+    {
+        switch (src.DType)
+        {
+            case DType.Float32: CopyT<float>(src, dst); break;
+            case DType.Float64: CopyT<double>(src, dst); break;
+            case DType.Int64: CopyT<long>(src, dst); break;
+            case DType.Bool: CopyT<bool>(src, dst); break;
+        }
+    }
+
+    private static void CopyT<T>(Tensor src, Tensor dst) where T : unmanaged =>
+        Strided.ForEachRow(dst.ShapeArray, dst, src, null, null, new CopyRow<T>(Data<T>(dst), Data<T>(src)));
+
+    private readonly struct CopyRow<T>(T[] y, T[] x) : IRowAction where T : unmanaged
+    {
+        public void Row(int n, int o0, int s0, int o1, int s1, int o2, int s2, int o3, int s3)
+        {
+            if (s0 == 1 && s1 == 1) x.AsSpan(o1, n).CopyTo(y.AsSpan(o0, n));
+            else if (s1 == 0) { var v = x[o1]; for (int i = 0; i < n; i++) y[o0 + i * s0] = v; }
+            else for (int i = 0; i < n; i++) y[o0 + i * s0] = x[o1 + i * s1];
+        }
+    }
+
+    public void Cast(Tensor src, Tensor dst)
+    {
+        // Every conversion goes through double, which holds float32, int64 up to 2^53, and bool exactly.
+        var values = ToDoubles(src);
+        switch (dst.DType)
+        {
+            case DType.Float32: { var y = Data<float>(dst); for (int i = 0; i < values.Length; i++) y[i] = (float)values[i]; break; }
+            case DType.Float64: values.CopyTo(Data<double>(dst), 0); break;
+            case DType.Int64: { var y = Data<long>(dst); for (int i = 0; i < values.Length; i++) y[i] = (long)values[i]; break; }
+            case DType.Bool: { var y = Data<bool>(dst); for (int i = 0; i < values.Length; i++) y[i] = values[i] != 0; break; }
+        }
+    }
+
+    /// <summary>The elements of any tensor in row-major order, as doubles (used by casts and formatting).</summary>
+    internal static double[] ToDoubles(Tensor t)
+    {
+        var result = new double[t.Numel];
+        var view = new Tensor(new CpuStorage<double>(result, result.Length), (int[])t.ShapeArray.Clone(), ShapeUtil.ContiguousStrides(t.ShapeArray), 0, register: false);
+        switch (t.DType)
+        {
+            case DType.Float32: Strided.ForEachRow(t.ShapeArray, view, t, null, null, new WidenRow<float>(result, Data<float>(t), static v => v)); break;
+            case DType.Float64: CopyT<double>(t, view); break;
+            case DType.Int64: Strided.ForEachRow(t.ShapeArray, view, t, null, null, new WidenRow<long>(result, Data<long>(t), static v => v)); break;
+            case DType.Bool: Strided.ForEachRow(t.ShapeArray, view, t, null, null, new WidenRow<bool>(result, Data<bool>(t), static v => v ? 1 : 0)); break;
+        }
+        return result;
+    }
+
+    private readonly struct WidenRow<T>(double[] y, T[] x, Func<T, double> widen) : IRowAction where T : unmanaged
+    {
+        public void Row(int n, int o0, int s0, int o1, int s1, int o2, int s2, int o3, int s3)
+        {
+            for (int i = 0; i < n; i++) y[o0 + i * s0] = widen(x[o1 + i * s1]);
+        }
+    }
+
+    public Array Download(Tensor src) => src.DType switch
+    {
+        DType.Float32 => src.ToArray<float>(),
+        DType.Float64 => src.ToArray<double>(),
+        DType.Int64 => src.ToArray<long>(),
+        _ => src.ToArray<bool>(),
+    };
+
+    public void Upload(Array src, Tensor dst)
+    {
+        switch (src)
+        {
+            case float[] f: f.AsSpan(0, dst.Numel).CopyTo(Data<float>(dst).AsSpan(dst.Offset)); break;
+            case double[] d: d.AsSpan(0, dst.Numel).CopyTo(Data<double>(dst).AsSpan(dst.Offset)); break;
+            case long[] l: l.AsSpan(0, dst.Numel).CopyTo(Data<long>(dst).AsSpan(dst.Offset)); break;
+            case bool[] b: b.AsSpan(0, dst.Numel).CopyTo(Data<bool>(dst).AsSpan(dst.Offset)); break;
+            default: throw new ArgumentException($"upload: unsupported host array {src.GetType().Name}");
+        }
+    }
+
+    public bool HasNonFinite(Tensor x)
+    {
+        var values = ToDoubles(x);
+        foreach (var v in values)
+            if (!double.IsFinite(v)) return true;
+        return false;
+    }
+
+    public void Random(Tensor dst, Generator generator, RandomKind kind, double a, double b)
+    {
+        int n = dst.Numel;
+        ulong key = generator.Seed;
+        // Every draw uses one Philox block (4 words) per pair of values.
+        long words = 4L * ((n + 1) / 2);
+        ulong counter = generator.Advance(words);
+        var values = new double[n];
+        Parallel.For(0, (n + 1023) / 1024, chunk =>
+        {
+            int end = Math.Min(n, (chunk + 1) * 1024);
+            for (int i = chunk * 1024; i < end; i++) values[i] = Draw(key, counter, i, kind, a, b);
+        });
+        var view = new Tensor(new CpuStorage<double>(values, n), (int[])dst.ShapeArray.Clone(), ShapeUtil.ContiguousStrides(dst.ShapeArray), 0, register: false);
+        Cast(view, dst);
+    }
+
+    /// <summary>Value i of a draw; a pure function of (key, counter, i), shared in spirit with the GPU kernels.</summary>
+    internal static double Draw(ulong key, ulong counter, long i, RandomKind kind, double a, double b)
+    {
+        switch (kind)
+        {
+            case RandomKind.Normal:
+            {
+                var (w0, w1, w2, w3) = Philox.Block(key, counter + (ulong)(i >> 1));
+                double u1 = 1.0 - Philox.ToUnitDouble(w0, w1); // (0, 1]: log stays finite
+                double u2 = Philox.ToUnitDouble(w2, w3);
+                double radius = Math.Sqrt(-2.0 * Math.Log(u1));
+                double z = (i & 1) == 0 ? radius * Math.Cos(2 * Math.PI * u2) : radius * Math.Sin(2 * Math.PI * u2);
+                return a + b * z;
+            }
+            default:
+            {
+                var (w0, w1, w2, w3) = Philox.Block(key, counter + (ulong)(i >> 1));
+                double u = (i & 1) == 0 ? Philox.ToUnitDouble(w0, w1) : Philox.ToUnitDouble(w2, w3);
+                return kind switch
+                {
+                    RandomKind.Uniform => a + (b - a) * u,
+                    RandomKind.Integer => Math.Floor(a + (b - a) * u),
+                    RandomKind.Bernoulli => u < a ? 1.0 : 0.0,
+                    _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+                };
+            }
+        }
+    }
+}
+

@@ -1,0 +1,81 @@
+using AutoGradNet.Kernels;
+
+namespace AutoGradNet.Backends;
+
+/// <summary>
+/// The kernels a device provides. Ops validate arguments, allocate outputs and record the tape; a backend only
+/// computes. Tensors passed in are already checked to be on this backend's device with matching dtypes and
+/// shapes. Outputs (<c>y</c>, <c>dst</c>) are contiguous unless stated otherwise.
+/// </summary>
+internal interface IBackend
+{
+    Storage Allocate(DType dtype, int length, bool zero);
+
+    MemoryStats MemoryStats();
+
+    /// <summary>Sets every element of the view <paramref name="dst"/> (any strides) to <paramref name="value"/>.</summary>
+    void Fill(Tensor dst, double value);
+
+    /// <summary>Copies <paramref name="src"/> into the view <paramref name="dst"/>; same shape and dtype, any strides.</summary>
+    void Copy(Tensor src, Tensor dst);
+
+    /// <summary>Converts <paramref name="src"/> (any strides) into <paramref name="dst"/> of another dtype.</summary>
+    void Cast(Tensor src, Tensor dst);
+
+    /// <summary>y = op(x) elementwise; x any strides.</summary>
+    void Map<TOp>(Tensor x, Tensor y, TOp op) where TOp : struct, IUnaryOperator;
+
+    /// <summary>y = op(a, b) elementwise; a and b are views of y's shape (broadcast dimensions have stride 0).</summary>
+    void Zip<TOp>(Tensor a, Tensor b, Tensor y, TOp op) where TOp : struct, IBinaryOperator;
+
+    /// <summary>y = op(a, b) into a bool tensor; a and b as in <see cref="Zip{TOp}"/>, any numeric dtype.</summary>
+    void Compare<TOp>(Tensor a, Tensor b, Tensor y, TOp op) where TOp : struct, ICompareOperator;
+
+    /// <summary>y = cond ? a : b; all three are views of y's shape.</summary>
+    void Where(Tensor cond, Tensor a, Tensor b, Tensor y);
+
+    /// <summary>Sums the rows of contiguous x viewed as [outer, inner] into y[outer].</summary>
+    void SumRows(Tensor x, Tensor y, int outer, int inner);
+
+    /// <summary>Max (or min) of each row of contiguous x as [outer, inner]: values and the first index attaining it.</summary>
+    void ArgReduceRows(Tensor x, Tensor values, Tensor indices, int outer, int inner, bool max);
+
+    /// <summary>
+    /// c[b] = a[b] · b[b] for 3-D views a [B,M,K], b [B,K,N] (batch stride may be 0; one of the last two strides
+    /// of each is 1) into contiguous c [B,M,N].
+    /// </summary>
+    void MatMul(Tensor a, Tensor b, Tensor c);
+
+    /// <summary>y = x.index_select(dim, index); x contiguous, index 1-D int64.</summary>
+    void IndexSelect(Tensor x, int dim, Tensor index, Tensor y);
+
+    /// <summary>dst.index_add_(dim, index, src) in place; dst and src contiguous.</summary>
+    void IndexAdd(Tensor dst, int dim, Tensor index, Tensor src);
+
+    /// <summary>y = x.gather(dim, index); x and index contiguous.</summary>
+    void Gather(Tensor x, int dim, Tensor index, Tensor y);
+
+    /// <summary>dst.scatter_add_(dim, index, src) in place; all contiguous.</summary>
+    void ScatterAdd(Tensor dst, int dim, Tensor index, Tensor src);
+
+    /// <summary>The elements of contiguous <paramref name="src"/> as a host array of its element type.</summary>
+    Array Download(Tensor src);
+
+    /// <summary>Writes a host array (from <see cref="Download"/> of another device) into contiguous <paramref name="dst"/>.</summary>
+    void Upload(Array src, Tensor dst);
+
+    /// <summary>True when any element of x is NaN or infinite.</summary>
+    bool HasNonFinite(Tensor x);
+
+    /// <summary>Fills contiguous dst from the generator: uniform on [low, high) or normal(mean, std).</summary>
+    void Random(Tensor dst, Generator generator, RandomKind kind, double a, double b);
+}
+
+/// <summary>Distributions <see cref="IBackend.Random"/> draws from.</summary>
+internal enum RandomKind
+{
+    Uniform,
+    Normal,
+    Integer,
+    Bernoulli,
+}

@@ -1,0 +1,87 @@
+namespace AutoGradNet;
+
+/// <summary>
+/// Collects every tensor created on this thread while it is the innermost scope, and disposes them when the
+/// scope is disposed, except those moved out (<see cref="MoveToOuter"/>) or detached. Scopes nest and are per
+/// thread. Typical use: <c>using var scope = Tensor.NewDisposeScope();</c> around one training step.
+/// </summary>
+public sealed class DisposeScope : IDisposable
+{
+    [ThreadStatic] private static DisposeScope? t_current;
+
+    private readonly DisposeScope? _outer;
+    private readonly List<Tensor> _tensors = [];
+    private bool _disposed;
+
+    internal DisposeScope()
+    {
+        _outer = t_current;
+        t_current = this;
+    }
+
+    /// <summary>The innermost open scope on this thread, if any.</summary>
+    public static DisposeScope? Current => t_current;
+
+    /// <summary>The scope this one is nested in.</summary>
+    public DisposeScope? Outer => _outer;
+
+    /// <summary>How many tensors this scope will dispose.</summary>
+    public int Count
+    {
+        get
+        {
+            int n = 0;
+            foreach (var t in _tensors)
+                if (ReferenceEquals(t.OwnerScope, this) && !t.IsDisposed) n++;
+            return n;
+        }
+    }
+
+    internal static void Register(Tensor t)
+    {
+        var scope = t_current;
+        if (scope is null) return;
+        scope._tensors.Add(t);
+        t.OwnerScope = scope;
+    }
+
+    internal void Adopt(Tensor t)
+    {
+        _tensors.Add(t);
+        t.OwnerScope = this;
+    }
+
+    /// <summary>Hands <paramref name="tensor"/> to the enclosing scope (or to nobody when this is the outermost).</summary>
+    public Tensor MoveToOuter(Tensor tensor)
+    {
+        if (!ReferenceEquals(tensor.OwnerScope, this))
+            throw new InvalidOperationException($"MoveToOuter: the tensor of shape {tensor.Shape} does not belong to this dispose scope");
+        tensor.OwnerScope = null;
+        _outer?.Adopt(tensor);
+        return tensor;
+    }
+
+    /// <summary>Removes <paramref name="tensor"/> from whatever scope holds it; the caller now owns it.</summary>
+    public static Tensor Detach(Tensor tensor)
+    {
+        tensor.OwnerScope = null;
+        return tensor;
+    }
+
+    /// <summary>Disposes every tensor still owned by this scope and makes the outer scope current again.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        if (!ReferenceEquals(t_current, this))
+            throw new InvalidOperationException("DisposeScope: scopes must be disposed innermost first, on the thread that created them");
+        _disposed = true;
+        t_current = _outer;
+        foreach (var t in _tensors)
+        {
+            if (!ReferenceEquals(t.OwnerScope, this)) continue;
+            t.OwnerScope = null;
+            t.Dispose();
+        }
+        _tensors.Clear();
+    }
+}

@@ -1,0 +1,42 @@
+namespace AutoGradNet.Kernels;
+
+/// <summary>
+/// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a counter-based
+/// generator. Element i of a draw depends only on (key, counter + i/4), never on thread scheduling, so the CPU
+/// and GPU backends produce the same numbers for the same seed on every machine.
+/// </summary>
+public static class Philox
+{
+    private const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85;
+
+    /// <summary>The four 32-bit words of block <paramref name="counter"/> under <paramref name="key"/>.</summary>
+    public static (uint, uint, uint, uint) Block(ulong key, ulong counter)
+    {
+        uint c0 = (uint)counter, c1 = (uint)(counter >> 32), c2 = 0, c3 = 0;
+        uint k0 = (uint)key, k1 = (uint)(key >> 32);
+        for (int round = 0; round < 10; round++)
+        {
+            ulong p0 = (ulong)M0 * c0, p1 = (ulong)M1 * c2;
+            uint n0 = (uint)(p1 >> 32) ^ c1 ^ k0;
+            uint n1 = (uint)p1;
+            uint n2 = (uint)(p0 >> 32) ^ c3 ^ k1;
+            uint n3 = (uint)p0;
+            c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+            k0 += W0; k1 += W1;
+        }
+        return (c0, c1, c2, c3);
+    }
+
+    /// <summary>Word <paramref name="index"/> of the stream (4 words per block).</summary>
+    public static uint Word(ulong key, ulong counter, long index)
+    {
+        var (a, b, c, d) = Block(key, counter + (ulong)(index >> 2));
+        return (index & 3) switch { 0 => a, 1 => b, 2 => c, _ => d };
+    }
+
+    /// <summary>A uniform double in [0, 1) with 53 random bits, from two words.</summary>
+    public static double ToUnitDouble(uint hi, uint lo) => (((ulong)hi << 21) ^ (lo >> 11)) * (1.0 / (1UL << 53));
+
+    /// <summary>A uniform float in [0, 1) with 24 random bits.</summary>
+    public static float ToUnitFloat(uint word) => (word >> 8) * (1.0f / (1 << 24));
+}

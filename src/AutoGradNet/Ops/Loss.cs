@@ -1,0 +1,108 @@
+namespace AutoGradNet;
+
+/// <summary>How a loss combines per-element values (PyTorch's <c>reduction=</c>).</summary>
+public enum Reduction
+{
+    /// <summary>The per-element losses, unreduced.</summary>
+    None,
+    /// <summary>The mean over elements (the default).</summary>
+    Mean,
+    /// <summary>The sum over elements.</summary>
+    Sum,
+}
+
+/// <summary>Loss functions (PyTorch's <c>torch.nn.functional</c> losses), composed from differentiable ops.</summary>
+public static class Loss
+{
+    private static Tensor Reduce(Tensor values, Reduction reduction) => reduction switch
+    {
+        Reduction.None => values,
+        Reduction.Sum => values.Sum(),
+        _ => values.Mean(),
+    };
+
+    /// <summary>
+    /// Cross-entropy between logits [N, C] (or [N, C, d1, …]) and class indices [N] (or [N, d1, …]), int64.
+    /// With label smoothing ε the target is (1 − ε)·one-hot + ε/C.
+    /// </summary>
+    /// <remarks>loss = (1 − ε)·(−log pₜ) + ε·mean_c(−log p_c), with log p = log_softmax over dim 1.</remarks>
+    public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    {
+        const string name = "cross_entropy";
+        if (labelSmoothing is < 0 or > 1) throw new ArgumentException($"{name}: label smoothing must be in [0, 1], got {labelSmoothing}");
+        CheckClassInputs(logits, target, name);
+        var logp = logits.LogSoftmax(1);
+        var nll = NllLoss(logp, target, Reduction.None);
+        if (labelSmoothing > 0)
+        {
+            var smooth = logp.Mean(1).Neg();
+            nll = nll.Mul(1 - labelSmoothing).Add(smooth.Mul(labelSmoothing));
+        }
+        return Reduce(nll, reduction);
+    }
+
+    /// <summary>Negative log-likelihood: −input[n, target[n]] for log-probabilities [N, C] (or [N, C, d1, …]).</summary>
+    public static Tensor NllLoss(Tensor logProbs, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        const string name = "nll_loss";
+        CheckClassInputs(logProbs, target, name);
+        int classes = logProbs.Size(1);
+        using (GradMode.NoGrad())
+        {
+            using var bad = target.Lt(0.0).LogicalOr(target.Ge(classes));
+            using var anyBad = bad.To(DType.Int64).Sum();
+            if (anyBad.Item() > 0)
+                throw new ArgumentException($"{name}: target holds class indices outside [0, {classes}) for input of shape {logProbs.Shape}");
+        }
+        var picked = logProbs.Gather(1, target.Unsqueeze(1)).Squeeze(1).Neg();
+        return Reduce(picked, reduction);
+    }
+
+    private static void CheckClassInputs(Tensor input, Tensor target, string name)
+    {
+        Check.Float(input, name);
+        Check.Index(target, name);
+        if (input.Rank < 2)
+            throw new ArgumentException($"{name}: input must be [N, C] or [N, C, d1, …], got {input.Shape}");
+        var expected = new List<int> { input.Size(0) };
+        for (int d = 2; d < input.Rank; d++) expected.Add(input.Size(d));
+        if (!ShapeUtil.SequenceEqual(expected.ToArray(), target.ShapeArray))
+            throw new ArgumentException($"{name}: target shape {target.Shape} does not match input {input.Shape} (expected {ShapeUtil.Format(expected.ToArray())})");
+    }
+
+    /// <summary>Mean squared error (input − target)².</summary>
+    public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        CheckSameShape(input, target, "mse_loss");
+        var d = input.Sub(target);
+        return Reduce(d.Mul(d), reduction);
+    }
+
+    /// <summary>Mean absolute error |input − target|.</summary>
+    public static Tensor L1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        CheckSameShape(input, target, "l1_loss");
+        return Reduce(input.Sub(target).Abs(), reduction);
+    }
+
+    /// <summary>
+    /// Binary cross-entropy on logits x with targets y ∈ [0, 1]: max(x, 0) − x·y + log(1 + e^(−|x|)), stable for large |x|.
+    /// </summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, Tensor? posWeight = null)
+    {
+        CheckSameShape(logits, target, "binary_cross_entropy_with_logits");
+        var softplusNeg = logits.Abs().Neg().Exp().Log1p().Add(logits.Neg().Relu()); // log(1 + e^(−x))
+        Tensor loss = posWeight is null
+            ? logits.Mul(target.RSub(1.0)).Add(softplusNeg)
+            : logits.Mul(target.RSub(1.0)).Add(softplusNeg.Mul(posWeight.Sub(1.0).Mul(target).Add(1.0)));
+        return Reduce(loss, reduction);
+    }
+
+    private static void CheckSameShape(Tensor input, Tensor target, string name)
+    {
+        Check.Compatible(input, target, name);
+        Check.Float(input, name);
+        if (!ShapeUtil.SequenceEqual(input.ShapeArray, target.ShapeArray))
+            throw new ArgumentException($"{name}: input shape {input.Shape} and target shape {target.Shape} differ");
+    }
+}

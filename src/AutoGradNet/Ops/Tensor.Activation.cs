@@ -1,0 +1,77 @@
+using AutoGradNet.Kernels;
+
+namespace AutoGradNet;
+
+// Activations and softmax. Composite ones are written from primitives, so their backward comes for free.
+public sealed partial class Tensor
+{
+    /// <summary>max(x, 0); the gradient at 0 is 0 (as PyTorch).</summary>
+    public Tensor Relu()
+    {
+        var y = MapKernel(this, new ReluOperator(), "relu");
+        return Tape.Record(y, "ReluBackward", (g, s, _) => [g.Mul(s[0].Gt(0.0).To(g.DType))], [this], [y]);
+    }
+
+    /// <summary>x for x &gt; 0, slope·x otherwise.</summary>
+    public Tensor LeakyRelu(double negativeSlope = 0.01) => Where(Gt(0.0), this, Mul(negativeSlope));
+
+    /// <summary>x for x &gt; 0, α(eˣ − 1) otherwise.</summary>
+    public Tensor Elu(double alpha = 1.0) => Where(Gt(0.0), this, Clamp(max: 0.0).Exp().Sub(1.0).Mul(alpha));
+
+    /// <summary>1 / (1 + e⁻ˣ).</summary>
+    public Tensor Sigmoid()
+    {
+        var y = MapKernel(this, new SigmoidOperator(), "sigmoid");
+        return Tape.Record(y, "SigmoidBackward", (g, s, _) => [g.Mul(s[0].Mul(s[0].RSub(1.0)))], [this], [y]);
+    }
+
+    /// <summary>tanh x.</summary>
+    public Tensor Tanh()
+    {
+        var y = MapKernel(this, new TanhOperator(), "tanh");
+        return Tape.Record(y, "TanhBackward", (g, s, _) => [g.Mul(s[0].Mul(s[0]).RSub(1.0))], [this], [y]);
+    }
+
+    /// <summary>GELU: x·Φ(x) with the exact normal CDF (default), or the tanh approximation.</summary>
+    /// <remarks>exact: 0.5·x·(1 + erf(x/√2)); tanh: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).</remarks>
+    public Tensor Gelu(bool tanhApproximation = false)
+    {
+        if (!tanhApproximation) return Mul(Mul(1 / Math.Sqrt(2)).Erf().Add(1.0)).Mul(0.5);
+        var inner = Add(Pow(3.0).Mul(0.044715)).Mul(Math.Sqrt(2 / Math.PI));
+        return Mul(inner.Tanh().Add(1.0)).Mul(0.5);
+    }
+
+    /// <summary>(1/β)·ln(1 + e^(βx)), and x itself where βx &gt; threshold (PyTorch's defaults β = 1, threshold = 20).</summary>
+    public Tensor Softplus(double beta = 1.0, double threshold = 20.0)
+    {
+        // NOTE: max(z, 0) + log1p(e^(−|z|)) equals log(1 + e^z) without overflow for large z.
+        var z = Mul(beta);
+        var soft = z.Relu().Add(z.Abs().Neg().Exp().Log1p()).Div(beta);
+        return Where(z.Gt(threshold), this, soft);
+    }
+
+    /// <summary>Softmax over <paramref name="dim"/>: e^(x − max) / Σ e^(x − max).</summary>
+    public Tensor Softmax(int dim)
+    {
+        Check.Float(this, "softmax");
+        using var max = RowMaxForStability(dim);
+        var e = Sub(max).Exp();
+        return e.Div(e.Sum([dim], keepDim: true));
+    }
+
+    /// <summary>log softmax over <paramref name="dim"/>: x − logsumexp(x).</summary>
+    public Tensor LogSoftmax(int dim)
+    {
+        Check.Float(this, "log_softmax");
+        return Sub(LogSumExp([dim], keepDim: true));
+    }
+
+    /// <summary>The detached maximum over dims with −∞ rows replaced by 0, the usual shift for exp-sums.</summary>
+    private Tensor RowMaxForStability(params int[] dims)
+    {
+        using var noGrad = GradMode.NoGrad();
+        var max = Amax(dims, keepDim: true);
+        var finite = Where(max.Abs().Lt(double.PositiveInfinity), max, ZerosLike(max));
+        return finite;
+    }
+}

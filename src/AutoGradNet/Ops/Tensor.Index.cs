@@ -1,0 +1,91 @@
+namespace AutoGradNet;
+
+// Indexing ops come in adjoint pairs: gather ↔ scatter_add and index_select ↔ index_add, each the other's backward.
+public sealed partial class Tensor
+{
+    /// <summary>Entries along <paramref name="dim"/> at the positions in a 1-D int64 <paramref name="index"/>.</summary>
+    public Tensor IndexSelect(int dim, Tensor index)
+    {
+        const string name = "index_select";
+        Check.Alive(this, name);
+        Check.Index(index, name);
+        Check.SameDevice(this, index, name);
+        if (index.Rank > 1) throw new ArgumentException($"{name}: index must be 1-D, got shape {index.Shape}");
+        int d = ShapeUtil.NormalizeDim(dim, Rank, name);
+        if (Rank == 0) throw new ArgumentException($"{name}: cannot index a 0-d tensor");
+        var shape = (int[])_shape.Clone();
+        shape[d] = index.Numel;
+        var y = Alloc(shape, DType, Device);
+        using (var dense = Contiguous().Alias(false))
+        using (var flatIndex = index.Reshape(-1))
+            Device.Backend.IndexSelect(dense, d, flatIndex, y);
+        int[] inShape = _shape;
+        return Tape.Record(y, "IndexSelectBackward", (g, s, _) => [Zeros(inShape, g.DType, g.Device).IndexAdd(d, s[0], g)], [this], [index]);
+    }
+
+    /// <summary>A copy of this tensor with <paramref name="source"/> slices added at the positions in <paramref name="index"/> along <paramref name="dim"/>.</summary>
+    public Tensor IndexAdd(int dim, Tensor index, Tensor source)
+    {
+        const string name = "index_add";
+        Check.Compatible(this, source, name);
+        Check.Float(this, name);
+        Check.Index(index, name);
+        int d = ShapeUtil.NormalizeDim(dim, Rank, name);
+        var expected = (int[])_shape.Clone();
+        expected[d] = index.Numel;
+        if (!ShapeUtil.SequenceEqual(expected, source._shape))
+            throw new ArgumentException($"{name}: source shape {source.Shape} does not match {ShapeUtil.Format(expected)} (self {Shape}, {index.Numel} indices along dim {d})");
+        Tensor y;
+        using (GradMode.NoGrad())
+        using (var dense = source.Contiguous().Alias(false))
+        using (var flatIndex = index.Reshape(-1))
+        {
+            y = Clone();
+            Device.Backend.IndexAdd(y, d, flatIndex, dense);
+        }
+        return Tape.Record(y, "IndexAddBackward", (g, s, need) => [need[0] ? g : null, need[1] ? g.IndexSelect(d, s[0]) : null], [this, source], [index]);
+    }
+
+    /// <summary>out[i][j][k] = this[index[i][j][k]][j][k] for dim 0 (and likewise for other dims); index is int64 of the output's shape.</summary>
+    public Tensor Gather(int dim, Tensor index)
+    {
+        const string name = "gather";
+        Check.Alive(this, name);
+        Check.Index(index, name);
+        Check.SameDevice(this, index, name);
+        int d = ShapeUtil.NormalizeDim(dim, Rank, name);
+        if (index.Rank != Rank) throw new ArgumentException($"{name}: index shape {index.Shape} must have the same rank as the input {Shape}");
+        for (int k = 0; k < Rank; k++)
+            if (k != d && index._shape[k] > _shape[k])
+                throw new ArgumentException($"{name}: index shape {index.Shape} exceeds input shape {Shape} in dimension {k}");
+        var y = Alloc((int[])index._shape.Clone(), DType, Device);
+        using (var denseIndex = index.Contiguous().Alias(false))
+            Device.Backend.Gather(this, d, denseIndex, y);
+        int[] inShape = _shape;
+        return Tape.Record(y, "GatherBackward", (g, s, _) => [Zeros(inShape, g.DType, g.Device).ScatterAdd(d, s[0], g)], [this], [index]);
+    }
+
+    /// <summary>A copy of this tensor with each element of <paramref name="source"/> added at the position <paramref name="index"/> names along <paramref name="dim"/>.</summary>
+    public Tensor ScatterAdd(int dim, Tensor index, Tensor source)
+    {
+        const string name = "scatter_add";
+        Check.Compatible(this, source, name);
+        Check.Float(this, name);
+        Check.Index(index, name);
+        int d = ShapeUtil.NormalizeDim(dim, Rank, name);
+        if (index.Rank != Rank || !ShapeUtil.SequenceEqual(index._shape, source._shape))
+            throw new ArgumentException($"{name}: index {index.Shape} and source {source.Shape} must have the same shape and the rank of self {Shape}");
+        for (int k = 0; k < Rank; k++)
+            if (k != d && index._shape[k] > _shape[k])
+                throw new ArgumentException($"{name}: index shape {index.Shape} exceeds self shape {Shape} in dimension {k}");
+        Tensor y;
+        using (GradMode.NoGrad())
+        using (var denseIndex = index.Contiguous().Alias(false))
+        using (var denseSource = source.Contiguous().Alias(false))
+        {
+            y = Clone();
+            Device.Backend.ScatterAdd(y, d, denseIndex, denseSource);
+        }
+        return Tape.Record(y, "ScatterAddBackward", (g, s, need) => [need[0] ? g : null, need[1] ? g.Gather(d, s[0]) : null], [this, source], [index]);
+    }
+}

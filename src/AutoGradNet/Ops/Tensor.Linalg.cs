@@ -1,0 +1,76 @@
+namespace AutoGradNet;
+
+// Matrix products. One primitive (batched 3-D product); every matmul case is reshapes and expands around it.
+public sealed partial class Tensor
+{
+    /// <summary>Batched matrix product of [B,M,K] and [B,K,N] (PyTorch's <c>bmm</c>).</summary>
+    public Tensor Bmm(Tensor other)
+    {
+        const string name = "bmm";
+        Check.Compatible(this, other, name);
+        Check.Float(this, name);
+        if (Rank != 3 || other.Rank != 3 || _shape[0] != other._shape[0] || _shape[2] != other._shape[1])
+            throw new ArgumentException($"{name}: expected [B,M,K] and [B,K,N], got {Shape} and {other.Shape}");
+        var y = Alloc([_shape[0], _shape[1], other._shape[2]], DType, Device);
+        using (var a = GemmOperand())
+        using (var b = other.GemmOperand())
+            Device.Backend.MatMul(a, b, y);
+        return Tape.Record(y, "BmmBackward", (g, s, need) =>
+            [need[0] ? g.Bmm(s[1].MT) : null, need[1] ? s[0].MT.Bmm(g) : null], [this, other], [this, other]);
+    }
+
+    /// <summary>A borrowed operand the GEMM kernel can read: unit stride in one of the last two dims.</summary>
+    private Tensor GemmOperand()
+    {
+        int rs = _strides[1], cs = _strides[2];
+        bool rowMajor = cs == 1 || _shape[2] == 1;
+        bool colMajor = rs == 1 || _shape[1] == 1;
+        bool usable = (rowMajor && (rs != 0 || _shape[1] == 1)) || (colMajor && (cs != 0 || _shape[2] == 1));
+        if (usable) return Alias(false);
+        using var noGrad = GradMode.NoGrad();
+        var dense = Clone();
+        var alias = dense.Alias(false);
+        dense.Dispose();
+        return alias;
+    }
+
+    /// <summary>
+    /// Matrix product with PyTorch's rules: 1-D·1-D is a dot product, 2-D·2-D a matrix product, a 1-D operand
+    /// is a row (left) or column (right) vector, and leading batch dims broadcast.
+    /// </summary>
+    public Tensor Matmul(Tensor other)
+    {
+        const string name = "matmul";
+        Check.Compatible(this, other, name);
+        if (Rank == 0 || other.Rank == 0) throw new ArgumentException($"{name}: both operands need at least one dim, got {Shape} and {other.Shape}");
+        if (Rank == 1 && other.Rank == 1)
+        {
+            if (_shape[0] != other._shape[0]) throw new ArgumentException($"{name}: dot product of shapes {Shape} and {other.Shape}");
+            return Reshape(1, 1, -1).Bmm(other.Reshape(1, -1, 1)).Reshape();
+        }
+        var a = Rank == 1 ? Unsqueeze(0) : this;
+        var b = other.Rank == 1 ? other.Unsqueeze(1) : other;
+        int m = a._shape[^2], k = a._shape[^1], k2 = b._shape[^2], n = b._shape[^1];
+        if (k != k2) throw new ArgumentException($"{name}: shapes {Shape} and {other.Shape} cannot be multiplied ({k} ≠ {k2})");
+        var batch = ShapeUtil.Broadcast(a._shape.AsSpan(0, a.Rank - 2), b._shape.AsSpan(0, b.Rank - 2), name);
+        int batchCount = ShapeUtil.Numel(batch);
+        var a3 = a.Expand([.. batch, m, k]).Reshape(batchCount, m, k);
+        var b3 = b.Expand([.. batch, k, n]).Reshape(batchCount, k, n);
+        var result = a3.Bmm(b3).Reshape([.. batch, m, n]);
+        if (Rank == 1) result = result.Squeeze(-2);
+        if (other.Rank == 1) result = result.Squeeze(-1);
+        return result;
+    }
+
+    /// <summary>Affine map x·Wᵀ + b over the last dim (PyTorch's <c>F.linear</c>); W is [out, in].</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        if (weight.Rank != 2) throw new ArgumentException($"linear: weight must be [out, in], got {weight.Shape}");
+        if (input.Rank == 0 || input._shape[^1] != weight._shape[1])
+            throw new ArgumentException($"linear: input {input.Shape} does not end in {weight._shape[1]} features (weight {weight.Shape})");
+        if (bias is not null && (bias.Rank != 1 || bias._shape[0] != weight._shape[0]))
+            throw new ArgumentException($"linear: bias {bias.Shape} must be [{weight._shape[0]}] for weight {weight.Shape}");
+        var y = input.Matmul(weight.T);
+        return bias is null ? y : y.Add(bias);
+    }
+}
