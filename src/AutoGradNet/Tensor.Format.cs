@@ -49,7 +49,7 @@ public sealed partial class Tensor
         {
             if (cut && i == EdgeItems)
             {
-                sb.Append(dim == Rank - 1 ? "..., " : "...," + Environment.NewLine + new string(' ', indent + dim + 1));
+                sb.Append(dim == Rank - 1 ? "..., " : "...,\n" + new string(' ', indent + dim));
                 i = size - EdgeItems;
             }
             if (dim == Rank - 1) sb.Append(format(values[offset + i]).PadLeft(width));
@@ -58,7 +58,7 @@ public sealed partial class Tensor
             {
                 sb.Append(',');
                 if (dim == Rank - 1) sb.Append(' ');
-                else sb.Append(new string('\n', Rank - 1 - dim)).Append(' ', indent + dim + 1 - 1).Append(' ');
+                else sb.Append('\n', Rank - 1 - dim).Append(' ', indent + dim);
             }
         }
         sb.Append(']');

@@ -82,11 +82,11 @@ internal static class Engine
                 captured![slot] = grad;
                 keepGrad = true;
             }
-            else if (node is AccumulateGrad acc)
+            if (node is AccumulateGrad acc)
             {
                 if (targets is null && grad is not null) keepGrad = AccumulateIntoLeaf(acc, grad, createGraph, owned);
             }
-            else if (grad is not null)
+            else if (grad is not null && FeedsNeededNode(node, needed))
             {
                 var results = node.Apply(grad);
                 if (GradMode.IsAnomalyEnabled) CheckAnomaly(node, results);
@@ -125,6 +125,13 @@ internal static class Engine
                         $"{caller}: input {i} (shape {inputs[i].Shape}) was not used to compute the outputs; pass allowUnused: true to get null for it");
         }
         return captured;
+    }
+
+    private static bool FeedsNeededNode(Node node, HashSet<Node> needed)
+    {
+        foreach (var child in node.Next)
+            if (child is not null && needed.Contains(child)) return true;
+        return false;
     }
 
     private static void Accumulate(Dictionary<Node, Tensor> buffers, HashSet<Tensor> owned, Node node, Tensor grad)

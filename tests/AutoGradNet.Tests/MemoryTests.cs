@@ -1,0 +1,105 @@
+namespace AutoGradNet.Tests;
+
+// Storage counters are process-wide, so these tests must not run beside other tests that allocate.
+[CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]
+public class MemoryCollection;
+
+[Collection(nameof(MemoryCollection))]
+public class MemoryTests
+{
+    private static long Live => Device.Cpu.MemoryStats().LiveStorages;
+
+    [Fact]
+    public void DisposeReturnsStorageAndViewsKeepItAlive()
+    {
+        long before = Live;
+        var t = Tensor.Zeros(3, 4);
+        var view = t.Transpose(0, 1);
+        Assert.Equal(before + 1, Live);
+        t.Dispose();
+        Assert.Equal(before + 1, Live); // the view still holds the storage
+        Assert.Equal(0.0, view.Sum().Item());
+        view.Dispose();
+        Assert.True(Live <= before + 1); // the sum's result may still be alive in no scope
+    }
+
+    [Fact]
+    public void DisposedTensorThrowsNamingTheOp()
+    {
+        var t = Tensor.Ones(2);
+        t.Dispose();
+        t.Dispose(); // idempotent
+        var e = Assert.Throws<ObjectDisposedException>(() => t.Exp());
+        Assert.Contains("exp", e.Message);
+    }
+
+    [Fact]
+    public void DisposeScopeFreesTemporariesAndKeepsMovedOut()
+    {
+        long before = Live;
+        Tensor kept;
+        using (var scope = Tensor.NewDisposeScope())
+        {
+            var a = Tensor.Randn(8, 8);
+            var b = a.Matmul(a).Relu().Sum(0);
+            kept = b.Mul(2.0).MoveToOuterDisposeScope();
+            Assert.True(scope.Count >= 3);
+        }
+        Assert.Equal(before + 1, Live);
+        Assert.False(kept.IsDisposed);
+        kept.Dispose();
+        Assert.Equal(before, Live);
+    }
+
+    [Fact]
+    public void TrainingStepsInScopesDoNotLeak()
+    {
+        var w = Tensor.Randn([16, 8], DType.Float32).RequiresGrad_();
+        var b = Tensor.Zeros([8], DType.Float32).RequiresGrad_();
+        var x = Tensor.Randn(32, 16);
+        var target = Tensor.Randint(0, 8, [32]);
+        void Step()
+        {
+            using var scope = Tensor.NewDisposeScope();
+            var loss = Loss.CrossEntropy(Tensor.Linear(x, w.T, b).Relu(), target);
+            loss.Backward();
+            using (GradMode.NoGrad())
+            {
+                w.SubInPlace(w.Grad!, 0.01);
+                b.SubInPlace(b.Grad!, 0.01);
+            }
+            w.ZeroGrad(setToNone: false);
+            b.ZeroGrad(setToNone: false);
+        }
+        Step(); // grads now exist: steady state
+        long steady = Live;
+        for (int i = 0; i < 50; i++) Step();
+        Assert.Equal(steady, Live);
+    }
+
+    [Fact]
+    public void BackwardFreesSavedTensors()
+    {
+        var x = Tensor.Randn([4, 4], DType.Float64).RequiresGrad_();
+        long before = Live;
+        using (var scope = Tensor.NewDisposeScope())
+        {
+            var y = x.Exp().Mul(x).Tanh().Sum();
+            y.Backward();
+        }
+        // Only x's gradient survives the step; every saved alias was released by backward.
+        Assert.Equal(before + 1, Live);
+        x.Dispose();
+        Assert.Equal(before - 1, Live);
+    }
+
+    [Fact]
+    public void ScopesMustCloseInnermostFirst()
+    {
+        var outer = Tensor.NewDisposeScope();
+        var inner = Tensor.NewDisposeScope();
+        Assert.Throws<InvalidOperationException>(() => outer.Dispose());
+        inner.Dispose();
+        outer.Dispose();
+    }
+}
