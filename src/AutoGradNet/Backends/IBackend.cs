@@ -64,6 +64,18 @@ internal interface IBackend
     /// <summary>Writes a host array (from <see cref="Download"/> of another device) into contiguous <paramref name="dst"/>.</summary>
     void Upload(Array src, Tensor dst);
 
+    /// <summary>im2col: contiguous x [N, C, spatial] into cols [N, C·prod(kernel), prod(output)] (zeros where the window leaves the input).</summary>
+    void Unfold(Tensor x, Tensor cols, ConvGeometry geometry);
+
+    /// <summary>col2im, the adjoint of <see cref="Unfold"/>: sums cols back into x [N, C, spatial] (x is overwritten).</summary>
+    void Fold(Tensor cols, Tensor x, ConvGeometry geometry);
+
+    /// <summary>
+    /// Max over windows of contiguous x [N, C, spatial] into y [N, C, output] with the flat spatial index of each
+    /// maximum (int64). Window of output position o along dim d: start[d][o], start + dilation, … below end[d][o].
+    /// </summary>
+    void MaxPool(Tensor x, Tensor y, Tensor indices, ConvGeometry geometry, int[][] windowStarts, int[][] windowEnds);
+
     /// <summary>True when any element of x is NaN or infinite.</summary>
     bool HasNonFinite(Tensor x);
 

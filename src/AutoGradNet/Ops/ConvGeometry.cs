@@ -1,0 +1,50 @@
+namespace AutoGradNet;
+
+/// <summary>
+/// Sliding-window geometry over up to three spatial dims (1-D and 2-D problems are embedded in 3-D with size-1
+/// dims): input size, kernel, stride, dilation, padding before each dim, and the resulting output size.
+/// Shared by unfold/fold (convolution) and pooling; kernels index with it, so one loop serves 1-D, 2-D and 3-D.
+/// </summary>
+internal sealed class ConvGeometry
+{
+    public const int MaxSpatial = 3;
+
+    public ConvGeometry(int[] input, int[] kernel, int[] stride, int[] dilation, int[] padBefore, int[] output)
+    {
+        int lead = MaxSpatial - input.Length;
+        Input = Embed(input, lead, 1);
+        Kernel = Embed(kernel, lead, 1);
+        Stride = Embed(stride, lead, 1);
+        Dilation = Embed(dilation, lead, 1);
+        PadBefore = Embed(padBefore, lead, 0);
+        Output = Embed(output, lead, 1);
+        SpatialRank = input.Length;
+    }
+
+    public int SpatialRank { get; }
+    public int[] Input { get; }
+    public int[] Kernel { get; }
+    public int[] Stride { get; }
+    public int[] Dilation { get; }
+    public int[] PadBefore { get; }
+    public int[] Output { get; }
+
+    public int InputSize => Input[0] * Input[1] * Input[2];
+    public int KernelSize => Kernel[0] * Kernel[1] * Kernel[2];
+    public int OutputSize => Output[0] * Output[1] * Output[2];
+
+    private static int[] Embed(int[] values, int lead, int fill)
+    {
+        var result = new int[MaxSpatial];
+        for (int i = 0; i < MaxSpatial; i++) result[i] = i < lead ? fill : values[i - lead];
+        return result;
+    }
+
+    /// <summary>floor((in + padTotal − dilation·(k − 1) − 1) / stride) + 1, or with ceiling (pooling's ceil_mode).</summary>
+    public static int OutputLength(int input, int kernel, int stride, int dilation, int padTotal, bool ceil = false)
+    {
+        int span = input + padTotal - dilation * (kernel - 1) - 1;
+        if (span < 0) return 0;
+        return (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+    }
+}

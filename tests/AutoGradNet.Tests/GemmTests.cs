@@ -1,0 +1,75 @@
+using AutoGradNet.Backends.Cpu;
+
+namespace AutoGradNet.Tests;
+
+/// <summary>The blocked GEMM against a naive double-precision triple loop: every transpose case, odd and edge sizes.</summary>
+public class GemmTests
+{
+    public static TheoryData<bool, bool> TransposeCases => new() { { false, false }, { false, true }, { true, false }, { true, true } };
+
+    [Theory]
+    [MemberData(nameof(TransposeCases))]
+    public void MatchesNaiveReferenceOnOddShapes(bool transA, bool transB)
+    {
+        var random = new Random(17);
+        int[] sizes = [0, 1, 2, 7, 17, 33, 70];
+        foreach (int m in sizes)
+        foreach (int n in sizes)
+        foreach (int k in new[] { 0, 1, 5, 31, 300 })
+        {
+            if ((long)m * n * k > 400_000) continue;
+            foreach (bool accumulate in new[] { false, true })
+                CheckOne(random, transA, transB, batch: 2, m, n, k, padA: 3, padB: 1, accumulate, broadcastA: m % 2 == 1);
+        }
+    }
+
+    [Fact]
+    public void LargeThreadedProblemMatches()
+    {
+        CheckOne(new Random(5), false, true, batch: 3, m: 129, n: 131, k: 257, padA: 0, padB: 0, accumulate: false, broadcastA: false);
+        CheckOne(new Random(6), true, false, batch: 1, m: 200, n: 300, k: 190, padA: 5, padB: 2, accumulate: true, broadcastA: false);
+    }
+
+    private static void CheckOne(Random random, bool transA, bool transB, int batch, int m, int n, int k, int padA, int padB, bool accumulate, bool broadcastA)
+    {
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = aCols + padA, ldb = bCols + padB, ldc = n + 2;
+        long strideA = broadcastA ? 0 : (long)aRows * lda, strideB = (long)bRows * ldb, strideC = (long)m * ldc;
+        var a = Fill(random, (int)(broadcastA ? aRows * lda : strideA * batch) + 4);
+        var b = Fill(random, (int)(strideB * batch) + 4);
+        var c = Fill(random, (int)(strideC * batch) + 4);
+        var a64 = Array.ConvertAll(a, v => (double)v);
+        var b64 = Array.ConvertAll(b, v => (double)v);
+        var c64 = Array.ConvertAll(c, v => (double)v);
+        var expected = (float[])c.Clone();
+        for (int bt = 0; bt < batch; bt++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int p = 0; p < k; p++)
+                    {
+                        double av = a[bt * strideA + (transA ? p * lda + i : i * lda + p)];
+                        double bv = b[bt * strideB + (transB ? j * ldb + p : p * ldb + j)];
+                        s += av * bv;
+                    }
+                    long at = bt * strideC + i * ldc + j;
+                    expected[at] = (float)((accumulate ? c[at] : 0) + s);
+                }
+        Gemm.Run(transA, transB, batch, m, n, k, a, 0, lda, strideA, b, 0, ldb, strideB, c, 0, ldc, strideC, accumulate);
+        Gemm.Run(transA, transB, batch, m, n, k, a64, 0, lda, strideA, b64, 0, ldb, strideB, c64, 0, ldc, strideC, accumulate);
+        double tolerance = 1e-5 * Math.Max(1, k);
+        for (int i = 0; i < c.Length; i++)
+        {
+            Assert.True(Math.Abs(c[i] - expected[i]) <= tolerance, $"float m={m} n={n} k={k} tA={transA} tB={transB} acc={accumulate} at {i}: {c[i]} vs {expected[i]}");
+            Assert.True(Math.Abs(c64[i] - expected[i]) <= tolerance, $"double m={m} n={n} k={k} tA={transA} tB={transB} at {i}: {c64[i]} vs {expected[i]}");
+        }
+    }
+
+    private static float[] Fill(Random random, int length)
+    {
+        var values = new float[length];
+        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+        return values;
+    }
+}
