@@ -54,12 +54,24 @@ public sealed partial class Tensor
         if (k != k2) throw new ArgumentException($"{name}: shapes {Shape} and {other.Shape} cannot be multiplied ({k} ≠ {k2})");
         var batch = ShapeUtil.Broadcast(a._shape.AsSpan(0, a.Rank - 2), b._shape.AsSpan(0, b.Rank - 2), name);
         int batchCount = ShapeUtil.Numel(batch);
-        var a3 = a.Expand([.. batch, m, k]).Reshape(batchCount, m, k);
-        var b3 = b.Expand([.. batch, k, n]).Reshape(batchCount, k, n);
+        var a3 = ToBatch(a, batch, batchCount, m, k);
+        var b3 = ToBatch(b, batch, batchCount, k, n);
         var result = a3.Bmm(b3).Reshape([.. batch, m, n]);
         if (Rank == 1) result = result.Squeeze(-2);
         if (other.Rank == 1) result = result.Squeeze(-1);
         return result;
+    }
+
+    /// <summary>
+    /// Views an operand as [batchCount, rows, cols]. A single matrix (no batch of its own) is expanded with batch
+    /// stride 0, which the GEMM reads without copying; only partially broadcast batches need a copy.
+    /// </summary>
+    private static Tensor ToBatch(Tensor t, int[] batch, int batchCount, int rows, int cols)
+    {
+        int ownBatch = 1;
+        for (int d = 0; d < t.Rank - 2; d++) ownBatch *= t._shape[d];
+        if (ownBatch == 1) return t.Reshape(1, rows, cols).Expand(batchCount, rows, cols);
+        return t.Expand([.. batch, rows, cols]).Reshape(batchCount, rows, cols);
     }
 
     /// <summary>Affine map x·Wᵀ + b over the last dim (PyTorch's <c>F.linear</c>); W is [out, in].</summary>

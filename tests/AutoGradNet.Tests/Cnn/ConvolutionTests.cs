@@ -1,0 +1,183 @@
+using F = AutoGradNet.Functional;
+
+namespace AutoGradNet.Tests.Cnn;
+
+public class ConvolutionTests
+{
+    private static Tensor Rand(int[] shape, ulong seed, bool grad = false)
+    {
+        var t = Tensor.Randn(shape, DType.Float64, new Generator(seed));
+        return grad ? t.RequiresGrad_() : t;
+    }
+
+    public static TheoryData<int[], int[], int[], int[], int[], int, bool> Conv2dCases => new()
+    {
+        // input, weight, stride, padding, dilation, groups, bias
+        { [2, 3, 7, 6], [4, 3, 3, 3], [1, 1], [1, 1], [1, 1], 1, true },
+        { [1, 4, 9, 8], [6, 2, 3, 2], [2, 1], [1, 0], [1, 2], 2, false },
+        { [2, 4, 8, 8], [4, 1, 3, 3], [2, 2], [1, 1], [1, 1], 4, true },   // depthwise
+        { [1, 2, 5, 11], [3, 2, 1, 5], [1, 3], [0, 2], [1, 1], 1, true },  // non-square kernel and input
+        { [1, 3, 10, 10], [2, 3, 4, 4], [3, 2], [2, 1], [2, 1], 1, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Conv2dCases))]
+    public void Conv2dMatchesNaiveReference(int[] xs, int[] ws, int[] stride, int[] padding, int[] dilation, int groups, bool withBias)
+    {
+        var x = Rand(xs, 1);
+        var w = Rand(ws, 2);
+        var b = withBias ? Rand([ws[0]], 3) : null;
+        var y = F.Conv2d(x, w, b, stride, padding, dilation, groups);
+        var outSpatial = new int[2];
+        for (int d = 0; d < 2; d++) outSpatial[d] = (xs[2 + d] + 2 * padding[d] - dilation[d] * (ws[2 + d] - 1) - 1) / stride[d] + 1;
+        Assert.Equal(new Shape(xs[0], ws[0], outSpatial[0], outSpatial[1]), y.Shape);
+        var expected = CnnReference.Conv2d(x.ToArray<double>(), xs, w.ToArray<double>(), ws, b?.ToArray<double>(), stride, padding, dilation, groups, outSpatial);
+        CnnReference.AssertClose(expected, y.ToArray<double>(), 1e-12, "conv2d float64");
+        var y32 = F.Conv2d(x.To(DType.Float32), w.To(DType.Float32), b?.To(DType.Float32), stride, padding, dilation, groups);
+        CnnReference.AssertClose(expected, y32.ToDoubleArray(), 1e-4, "conv2d float32");
+    }
+
+    [Theory]
+    [MemberData(nameof(Conv2dCases))]
+    public void Conv2dGradCheckAndGradGradCheck(int[] xs, int[] ws, int[] stride, int[] padding, int[] dilation, int groups, bool withBias)
+    {
+        // Smaller batch and channels than the forward test keep finite differences fast.
+        xs = [1, xs[1], Math.Min(xs[2], 6), Math.Min(xs[3], 7)];
+        var x = Rand(xs, 4, grad: true);
+        var w = Rand(ws, 5, grad: true);
+        var inputs = withBias ? new[] { x, w, Rand([ws[0]], 6, grad: true) } : [x, w];
+        Func<Tensor[], Tensor> f = t => F.Conv2d(t[0], t[1], t.Length > 2 ? t[2] : null, stride, padding, dilation, groups);
+        Assert.True(GradCheck.Check(f, inputs));
+        Assert.True(GradCheck.GradGradCheck(f, inputs, new GradCheckOptions { FastMode = true }));
+    }
+
+    [Fact]
+    public void Conv1dAndConv3dGradCheck()
+    {
+        var x1 = Rand([2, 2, 7], 7, true);
+        var w1 = Rand([4, 1, 3], 8, true);
+        Assert.True(GradCheck.Check(t => F.Conv1d(t[0], t[1], null, 2, 1, 2, groups: 2), [x1, w1]));
+        var x3 = Rand([1, 2, 3, 4, 3], 9, true);
+        var w3 = Rand([2, 2, 2, 2, 2], 10, true);
+        var b3 = Rand([2], 11, true);
+        Assert.True(GradCheck.Check(t => F.Conv3d(t[0], t[1], t[2], 1, 1), [x3, w3, b3]));
+        Assert.True(GradCheck.GradGradCheck(t => F.Conv3d(t[0], t[1], t[2], 1, 1), [x3, w3, b3], new GradCheckOptions { FastMode = true }));
+    }
+
+    [Fact]
+    public void Conv1dAndConv3dEqualConv2dOnEmbeddedProblems()
+    {
+        var x = Rand([2, 3, 9], 12);
+        var w = Rand([4, 3, 3], 13);
+        var y1 = F.Conv1d(x, w, null, 2, 1);
+        var y2 = F.Conv2d(x.Unsqueeze(2), w.Unsqueeze(2), null, (1, 2), (0, 1)).Squeeze(2);
+        Assert.True(y1.AllClose(y2, 1e-12, 1e-12));
+        var y3 = F.Conv3d(x.Unsqueeze(2).Unsqueeze(2), w.Unsqueeze(2).Unsqueeze(2), null, (1, 1, 2), (0, 0, 1)).Squeeze(2).Squeeze(2);
+        Assert.True(y1.AllClose(y3, 1e-12, 1e-12));
+    }
+
+    [Fact]
+    public void SamePaddingKeepsSizeIncludingEvenKernels()
+    {
+        var x = Rand([1, 2, 7, 6], 14);
+        foreach (var (k, d) in new[] { (3, 1), (4, 1), (2, 3), (5, 2) })
+        {
+            var w = Rand([3, 2, k, k], 15);
+            var y = F.Conv2d(x, w, padding: Padding.Same, dilation: d);
+            Assert.Equal(new Shape(1, 3, 7, 6), y.Shape);
+            // PyTorch puts the odd extra zero after: explicit asymmetric padding gives the same result.
+            int total = d * (k - 1), before = total / 2;
+            var manual = F.Conv2d(x.Pad([before, total - before, before, total - before]), w, dilation: d);
+            Assert.True(y.AllClose(manual, 1e-12, 1e-12));
+        }
+        Assert.Equal(new Shape(1, 3, 5, 4), F.Conv2d(x, Rand([3, 2, 3, 3], 16), padding: "valid").Shape);
+    }
+
+    [Fact]
+    public void ConvTransposeIsTheAdjointOfConv()
+    {
+        // <conv(x), y> = <x, conv_transpose(y)> for the same weight and hyper-parameters.
+        var x = Rand([2, 4, 9, 8], 17);
+        var w = Rand([6, 2, 3, 2], 18);
+        var conv = F.Conv2d(x, w, null, (2, 1), (1, 1), (1, 2), groups: 2);
+        var y = Rand(conv.Shape.ToArray(), 19);
+        var back = F.ConvTranspose2d(y, w, null, (2, 1), (1, 1), outputPadding: (0, 0), groups: 2, dilation: (1, 2));
+        Assert.Equal(x.Shape, back.Shape);
+        Assert.Equal(conv.Mul(y).Sum().Item(), x.Mul(back).Sum().Item(), 10);
+    }
+
+    [Fact]
+    public void ConvTransposeShapesAndGradients()
+    {
+        var x = Rand([1, 3, 4, 5], 20, true);
+        var w = Rand([3, 2, 3, 3], 21, true);
+        var b = Rand([2], 22, true);
+        var y = F.ConvTranspose2d(x, w, b, stride: 2, padding: 1, outputPadding: 1);
+        Assert.Equal(new Shape(1, 2, 8, 10), y.Shape); // (H−1)·2 − 2 + 3 + 1
+        Assert.True(GradCheck.Check(t => F.ConvTranspose2d(t[0], t[1], t[2], 2, 1, 1), [x, w, b]));
+        Assert.True(GradCheck.GradGradCheck(t => F.ConvTranspose2d(t[0], t[1], t[2], 2, 1, 1), [x, w, b], new GradCheckOptions { FastMode = true }));
+    }
+
+    [Fact]
+    public void UnfoldFoldMatchPyTorchSemantics()
+    {
+        var x = Tensor.Arange(16, DType.Float64).Reshape(1, 1, 4, 4);
+        var cols = F.Unfold(x, 2, stride: 2);
+        Assert.Equal(new Shape(1, 4, 4), cols.Shape);
+        Assert.Equal([0.0, 2, 8, 10], cols.Select(1, 0).Reshape(-1).ToArray<double>());
+        var back = F.Fold(cols, (4, 4), 2, stride: 2);
+        Assert.True(back.AllClose(x));
+        var overlapping = F.Fold(F.Unfold(Tensor.Ones([1, 1, 3, 3], DType.Float64), 2), (3, 3), 2);
+        Assert.Equal([1.0, 2, 1, 2, 4, 2, 1, 2, 1], overlapping.Reshape(-1).ToArray<double>()); // counts of windows covering each pixel
+    }
+
+    [Fact]
+    public void SeedWorkedExampleTenFiveByFiveFilters()
+    {
+        // 3×32×32 input, ten 5×5 filters, stride 1, pad 2 → 10×32×32; 760 parameters; 768,000 multiply-adds.
+        var x = Tensor.Randn(1, 3, 32, 32);
+        var w = Tensor.Randn(10, 3, 5, 5);
+        var b = Tensor.Zeros(10);
+        var y = F.Conv2d(x, w, b, 1, 2);
+        Assert.Equal(new Shape(1, 10, 32, 32), y.Shape);
+        Assert.Equal(760, w.Numel + b.Numel);
+        Assert.Equal(768_000, y.Numel * (w.Numel / w.Size(0)));
+    }
+
+    [Fact]
+    public void AlexNetConv1AndPool1Sizes()
+    {
+        var x = Tensor.Randn(1, 3, 227, 227);
+        var conv1 = F.Conv2d(x, Tensor.Randn(4, 3, 11, 11), stride: 4, padding: 2);
+        Assert.Equal(new Shape(1, 4, 56, 56), conv1.Shape);
+        Assert.Equal(new Shape(1, 4, 27, 27), F.MaxPool2d(conv1, 3, 2).Shape);
+    }
+
+    [Fact]
+    public void ThreeStackedThreeByThreeConvsSeeASevenBySevenField()
+    {
+        var x = Tensor.Zeros([1, 1, 15, 15], DType.Float64).RequiresGrad_();
+        var w = Tensor.Ones([1, 1, 3, 3], DType.Float64);
+        var y = F.Conv2d(F.Conv2d(F.Conv2d(x, w, padding: 1), w, padding: 1), w, padding: 1);
+        y.Select(2, 7).Select(2, 7).Sum().Backward();
+        var grad = x.Grad!.Reshape(15, 15);
+        var nonZero = grad.Ne(0.0).To(DType.Float64);
+        Assert.Equal(49.0, nonZero.Sum().Item());
+        Assert.Equal(7.0, nonZero.Sum(0).Gt(0.0).To(DType.Float64).Sum().Item());
+        Assert.Equal(7.0, nonZero.Sum(1).Gt(0.0).To(DType.Float64).Sum().Item());
+    }
+
+    [Fact]
+    public void BadConvolutionArgumentsThrowClearly()
+    {
+        var x = Tensor.Randn(1, 4, 5, 5);
+        Assert.Contains("rank", Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Randn(4, 5), Tensor.Randn(2, 4, 3, 3))).Message);
+        Assert.Contains("divisible by groups", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(3, 2, 3, 3), groups: 2)).Message);
+        Assert.Contains("input channels", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(2, 3, 3, 3))).Message);
+        Assert.Contains("larger than the padded input", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(2, 4, 7, 7))).Message);
+        Assert.Contains("stride must be positive", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(2, 4, 3, 3), stride: 0)).Message);
+        Assert.Contains("dilation must be positive", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(2, 4, 3, 3), dilation: -1)).Message);
+        Assert.Contains("\"same\"", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(2, 4, 3, 3), stride: 2, padding: "same")).Message);
+        Assert.Contains("bias", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(2, 4, 3, 3), Tensor.Randn(3))).Message);
+    }
+}
