@@ -29,8 +29,8 @@ public sealed partial class Tensor : IDisposable
         if (register) DisposeScope.Register(this);
     }
 
-    internal Storage StorageRef { get; }
-    internal int Offset { get; }
+    internal Storage StorageRef { get; private set; }
+    internal int Offset { get; private set; }
     internal int[] ShapeArray => _shape;
     internal int[] Strides => _strides;
 
@@ -118,6 +118,28 @@ public sealed partial class Tensor : IDisposable
         ThrowIfDisposed("view");
         StorageRef.AddRef();
         return new Tensor(StorageRef, shape, strides, offset);
+    }
+
+    /// <summary>
+    /// Points this tensor at <paramref name="source"/>'s elements (PyTorch's <c>param.data = …</c>): same object, so
+    /// optimizers and modules holding it see the new values, device or dtype. Autograd identity is kept.
+    /// </summary>
+    internal void ReplaceData(Tensor source)
+    {
+        ThrowIfDisposed("replace data");
+        source.ThrowIfDisposed("replace data");
+        if (Meta?.GradFn is not null) throw new InvalidOperationException($"replace data: only leaves can have their data replaced (shape {Shape})");
+        source.StorageRef.AddRef();
+        StorageRef.Release();
+        StorageRef = source.StorageRef;
+        Offset = source.Offset;
+        _shape = source._shape;
+        _strides = source._strides;
+        if (Meta?.Grad is { } g && (g.Device != Device || g.DType != DType || !ShapeUtil.SequenceEqual(g._shape, _shape)))
+        {
+            Meta.Grad = null;
+            g.Dispose();
+        }
     }
 
     /// <summary>A fresh uninitialised contiguous tensor.</summary>
