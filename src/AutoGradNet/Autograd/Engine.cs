@@ -88,7 +88,14 @@ internal static class Engine
             }
             else if (grad is not null && FeedsNeededNode(node, needed))
             {
-                var results = node.Apply(grad);
+                Tensor?[] results;
+                // Temporaries of the backward formula die with this scope; the returned gradients move out.
+                using (var scope = new DisposeScope())
+                {
+                    results = node.Apply(grad);
+                    foreach (var r in results)
+                        if (r is not null && ReferenceEquals(r.OwnerScope, scope)) scope.MoveToOuter(r);
+                }
                 if (GradMode.IsAnomalyEnabled) CheckAnomaly(node, results);
                 for (int i = 0; i < node.Next.Length; i++)
                 {

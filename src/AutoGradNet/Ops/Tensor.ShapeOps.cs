@@ -35,22 +35,57 @@ public sealed partial class Tensor
     {
         Check.Alive(this, "reshape");
         var target = InferShape(shape, "reshape");
-        if (!IsContiguous)
+        var strides = ViewStrides(target);
+        if (strides is null)
         {
-            using var dense = Contiguous();
+            using var dense = Clone();
             return dense.Reshape(target);
         }
-        var y = View(target, ShapeUtil.ContiguousStrides(target), Offset);
+        var y = View(target, strides, Offset);
         int[] inShape = _shape;
         return Tape.Record(y, "ReshapeBackward", (g, _, _) => [g.Reshape(inShape)], [this]);
     }
 
-    /// <summary>A view with a new shape; throws if the tensor is not contiguous (use <see cref="Reshape"/>).</summary>
+    /// <summary>A view with a new shape; throws if the strides do not allow one (use <see cref="Reshape"/>, which copies then).</summary>
     public Tensor View(params int[] shape)
     {
-        if (!IsContiguous)
-            throw new InvalidOperationException($"view: the tensor of shape {Shape} with strides [{string.Join(", ", _strides)}] is not contiguous; use Reshape or Contiguous()");
+        Check.Alive(this, "view");
+        if (ViewStrides(InferShape(shape, "view")) is null)
+            throw new InvalidOperationException($"view: the tensor of shape {Shape} with strides [{string.Join(", ", _strides)}] cannot be viewed as {ShapeUtil.Format(shape)}; use Reshape or Contiguous()");
         return Reshape(shape);
+    }
+
+    /// <summary>
+    /// Strides that present this tensor's elements in <paramref name="target"/>'s row-major order without copying, or
+    /// null. Each run of dims that is contiguous in memory can be split or merged freely (PyTorch's rule).
+    /// </summary>
+    private int[]? ViewStrides(int[] target)
+    {
+        if (IsContiguous || Numel == 0) return ShapeUtil.ContiguousStrides(target);
+        var result = new int[target.Length];
+        int viewDim = target.Length - 1;
+        long chunkStride = _strides.Length > 0 ? _strides[^1] : 1;
+        long tensorNumel = 1, viewNumel = 1;
+        for (int d = Rank - 1; d >= 0; d--)
+        {
+            tensorNumel *= _shape[d];
+            bool chunkEnds = d == 0 || (_shape[d - 1] != 1 && _strides[d - 1] != tensorNumel * chunkStride);
+            if (!chunkEnds) continue;
+            while (viewDim >= 0 && (viewNumel < tensorNumel || target[viewDim] == 1))
+            {
+                result[viewDim] = (int)(viewNumel * chunkStride);
+                viewNumel *= target[viewDim];
+                viewDim--;
+            }
+            if (viewNumel != tensorNumel) return null;
+            if (d > 0)
+            {
+                chunkStride = _strides[d - 1];
+                tensorNumel = 1;
+                viewNumel = 1;
+            }
+        }
+        return viewDim == -1 ? result : null;
     }
 
     /// <summary>Merges dims <paramref name="startDim"/>..<paramref name="endDim"/> into one.</summary>
