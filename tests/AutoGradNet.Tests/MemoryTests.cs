@@ -94,6 +94,26 @@ public class MemoryTests
     }
 
     [Fact]
+    public void CompositeOpsFreeTheirIntermediatesWithoutAScope()
+    {
+        long before = Live;
+        var x = Tensor.Randn(2, 3, 6, 6);
+        var w = Tensor.Randn(4, 3, 3, 3);
+        long start = Live;
+        using (var y = Functional.Conv2d(x, w, padding: 1)) { }
+        Assert.Equal(start, Live);
+        using (var p = Functional.MaxPool2d(x, 2)) { }
+        Assert.Equal(start, Live);
+        using (var a = Functional.AvgPool2d(x, 2)) { }
+        Assert.Equal(start, Live);
+        using (var n = Functional.BatchNorm(x, null, null, training: true)) { }
+        Assert.Equal(start, Live);
+        x.Dispose();
+        w.Dispose();
+        Assert.Equal(before, Live);
+    }
+
+    [Fact]
     public void ScopesMustCloseInnermostFirst()
     {
         var outer = Tensor.NewDisposeScope();

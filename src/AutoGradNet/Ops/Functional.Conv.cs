@@ -95,46 +95,49 @@ public static partial class Functional
 
     private static Tensor ConvNd(Tensor input, Tensor weight, Tensor? bias, Ints strideArg, Padding padding, Ints dilationArg, int groups, int rank, string op)
     {
-        Check.Compatible(input, weight, op);
-        Check.Float(input, op);
-        bool unbatched = input.Rank == rank + 1;
-        if (input.Rank != rank + 2 && !unbatched)
-            throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}] (or {rank + 1} unbatched), got {input.Shape}");
-        if (weight.Rank != rank + 2)
-            throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cout, Cin/groups, {SpatialNames(rank)}], got {weight.Shape}");
-        var x = unbatched ? input.Unsqueeze(0) : input;
-        int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
-        if (groups <= 0) throw new ArgumentException($"{op}: groups must be positive, got {groups}");
-        if (cin % groups != 0 || cout % groups != 0)
-            throw new ArgumentException($"{op}: input channels {cin} and output channels {cout} must both be divisible by groups={groups} (input {input.Shape}, weight {weight.Shape})");
-        if (weight.Size(1) != cin / groups)
-            throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(1) * groups} input channels (groups={groups}) but input {input.Shape} has {cin}");
-        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
-            throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
-        var stride = strideArg.For(rank, op, "stride");
-        var dilation = dilationArg.For(rank, op, "dilation");
-        var kernel = weight.Shape.ToArray()[2..];
-        if (padding.IsSame && stride.Any(s => s != 1))
-            throw new ArgumentException($"{op}: padding=\"same\" needs stride 1, got ({string.Join(", ", stride)})");
-        var (before, after) = padding.Resolve(rank, kernel, dilation, op);
-        var (g, _) = Geometry(x.Shape.ToArray()[2..], kernel, stride, dilation, before, after, op, input.Shape);
-
-        var cols = UnfoldNd(x, g);                                        // [N, Cin·K, L]
-        int ck = cin / groups * g.KernelSize, l = g.OutputSize;
-        Tensor y;
-        if (groups == 1) y = weight.Reshape(cout, ck).Matmul(cols);       // [N, Cout, L]
-        else
+        return Tensor.Composite(() =>
         {
-            var w = weight.Reshape(groups, cout / groups, ck);
-            y = w.Matmul(cols.Reshape(n, groups, ck, l));                  // [N, G, Cout/G, L]
-        }
-        var outShape = new int[rank + 2];
-        outShape[0] = n;
-        outShape[1] = cout;
-        for (int d = 0; d < rank; d++) outShape[2 + d] = g.Output[ConvGeometry.MaxSpatial - rank + d];
-        y = y.Reshape(outShape);
-        if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
-        return unbatched ? y.Squeeze(0) : y;
+            Check.Compatible(input, weight, op);
+            Check.Float(input, op);
+            bool unbatched = input.Rank == rank + 1;
+            if (input.Rank != rank + 2 && !unbatched)
+                throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}] (or {rank + 1} unbatched), got {input.Shape}");
+            if (weight.Rank != rank + 2)
+                throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cout, Cin/groups, {SpatialNames(rank)}], got {weight.Shape}");
+            var x = unbatched ? input.Unsqueeze(0) : input;
+            int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
+            if (groups <= 0) throw new ArgumentException($"{op}: groups must be positive, got {groups}");
+            if (cin % groups != 0 || cout % groups != 0)
+                throw new ArgumentException($"{op}: input channels {cin} and output channels {cout} must both be divisible by groups={groups} (input {input.Shape}, weight {weight.Shape})");
+            if (weight.Size(1) != cin / groups)
+                throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(1) * groups} input channels (groups={groups}) but input {input.Shape} has {cin}");
+            if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
+                throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
+            var stride = strideArg.For(rank, op, "stride");
+            var dilation = dilationArg.For(rank, op, "dilation");
+            var kernel = weight.Shape.ToArray()[2..];
+            if (padding.IsSame && stride.Any(s => s != 1))
+                throw new ArgumentException($"{op}: padding=\"same\" needs stride 1, got ({string.Join(", ", stride)})");
+            var (before, after) = padding.Resolve(rank, kernel, dilation, op);
+            var (g, _) = Geometry(x.Shape.ToArray()[2..], kernel, stride, dilation, before, after, op, input.Shape);
+
+            var cols = UnfoldNd(x, g);                                        // [N, Cin·K, L]
+            int ck = cin / groups * g.KernelSize, l = g.OutputSize;
+            Tensor y;
+            if (groups == 1) y = weight.Reshape(cout, ck).Matmul(cols);       // [N, Cout, L]
+            else
+            {
+                var w = weight.Reshape(groups, cout / groups, ck);
+                y = w.Matmul(cols.Reshape(n, groups, ck, l));                  // [N, G, Cout/G, L]
+            }
+            var outShape = new int[rank + 2];
+            outShape[0] = n;
+            outShape[1] = cout;
+            for (int d = 0; d < rank; d++) outShape[2 + d] = g.Output[ConvGeometry.MaxSpatial - rank + d];
+            y = y.Reshape(outShape);
+            if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
+            return unbatched ? y.Squeeze(0) : y;
+        });
     }
 
     /// <summary>
@@ -159,46 +162,49 @@ public static partial class Functional
     private static Tensor ConvTransposeNd(Tensor input, Tensor weight, Tensor? bias, Ints strideArg, Ints paddingArg, Ints outputPaddingArg,
         int groups, Ints dilationArg, int rank, string op)
     {
-        Check.Compatible(input, weight, op);
-        Check.Float(input, op);
-        bool unbatched = input.Rank == rank + 1;
-        if (input.Rank != rank + 2 && !unbatched)
-            throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");
-        if (weight.Rank != rank + 2)
-            throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cin, Cout/groups, {SpatialNames(rank)}], got {weight.Shape}");
-        var x = unbatched ? input.Unsqueeze(0) : input;
-        int n = x.Size(0), cin = x.Size(1);
-        if (groups <= 0 || cin % groups != 0)
-            throw new ArgumentException($"{op}: input channels {cin} must be divisible by groups={groups}");
-        if (weight.Size(0) != cin)
-            throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(0)} input channels but input {input.Shape} has {cin}");
-        int cout = weight.Size(1) * groups;
-        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
-            throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
-        var stride = strideArg.For(rank, op, "stride");
-        var padding = paddingArg.For(rank, op, "padding");
-        var outputPadding = outputPaddingArg.For(rank, op, "output padding");
-        var dilation = dilationArg.For(rank, op, "dilation");
-        var kernel = weight.Shape.ToArray()[2..];
-        var inSpatial = x.Shape.ToArray()[2..];
-        var outSpatial = new int[rank];
-        for (int d = 0; d < rank; d++)
+        return Tensor.Composite(() =>
         {
-            if (stride[d] <= 0 || dilation[d] <= 0) throw new ArgumentException($"{op}: stride and dilation must be positive, got stride {strideArg}, dilation {dilationArg}");
-            if (padding[d] < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {paddingArg}");
-            if (outputPadding[d] < 0 || (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]))
-                throw new ArgumentException($"{op}: output padding must be smaller than stride or dilation, got {outputPaddingArg} (stride {strideArg}, dilation {dilationArg})");
-            outSpatial[d] = (inSpatial[d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + outputPadding[d] + 1;
-            if (outSpatial[d] <= 0) throw new ArgumentException($"{op}: output size {outSpatial[d]} is not positive for input {input.Shape}, weight {weight.Shape}");
-        }
-        // The convolution whose adjoint this is reads outSpatial with these hyper-parameters and produces inSpatial.
-        var g = new ConvGeometry(outSpatial, kernel, stride, dilation, padding, inSpatial);
-        int coutG = cout / groups, cinG = cin / groups, l = g.OutputSize;
-        var w = weight.Reshape(groups, cinG, coutG * g.KernelSize).MT;          // [G, Cout/G·K, Cin/G]
-        var cols = w.Matmul(x.Reshape(n, groups, cinG, l)).Reshape(n, cout * g.KernelSize, l);
-        var y = FoldNd(cols, g, [n, cout, .. outSpatial]);
-        if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
-        return unbatched ? y.Squeeze(0) : y;
+            Check.Compatible(input, weight, op);
+            Check.Float(input, op);
+            bool unbatched = input.Rank == rank + 1;
+            if (input.Rank != rank + 2 && !unbatched)
+                throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");
+            if (weight.Rank != rank + 2)
+                throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cin, Cout/groups, {SpatialNames(rank)}], got {weight.Shape}");
+            var x = unbatched ? input.Unsqueeze(0) : input;
+            int n = x.Size(0), cin = x.Size(1);
+            if (groups <= 0 || cin % groups != 0)
+                throw new ArgumentException($"{op}: input channels {cin} must be divisible by groups={groups}");
+            if (weight.Size(0) != cin)
+                throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(0)} input channels but input {input.Shape} has {cin}");
+            int cout = weight.Size(1) * groups;
+            if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
+                throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
+            var stride = strideArg.For(rank, op, "stride");
+            var padding = paddingArg.For(rank, op, "padding");
+            var outputPadding = outputPaddingArg.For(rank, op, "output padding");
+            var dilation = dilationArg.For(rank, op, "dilation");
+            var kernel = weight.Shape.ToArray()[2..];
+            var inSpatial = x.Shape.ToArray()[2..];
+            var outSpatial = new int[rank];
+            for (int d = 0; d < rank; d++)
+            {
+                if (stride[d] <= 0 || dilation[d] <= 0) throw new ArgumentException($"{op}: stride and dilation must be positive, got stride {strideArg}, dilation {dilationArg}");
+                if (padding[d] < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {paddingArg}");
+                if (outputPadding[d] < 0 || (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]))
+                    throw new ArgumentException($"{op}: output padding must be smaller than stride or dilation, got {outputPaddingArg} (stride {strideArg}, dilation {dilationArg})");
+                outSpatial[d] = (inSpatial[d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + outputPadding[d] + 1;
+                if (outSpatial[d] <= 0) throw new ArgumentException($"{op}: output size {outSpatial[d]} is not positive for input {input.Shape}, weight {weight.Shape}");
+            }
+            // The convolution whose adjoint this is reads outSpatial with these hyper-parameters and produces inSpatial.
+            var g = new ConvGeometry(outSpatial, kernel, stride, dilation, padding, inSpatial);
+            int coutG = cout / groups, cinG = cin / groups, l = g.OutputSize;
+            var w = weight.Reshape(groups, cinG, coutG * g.KernelSize).MT;          // [G, Cout/G·K, Cin/G]
+            var cols = w.Matmul(x.Reshape(n, groups, cinG, l)).Reshape(n, cout * g.KernelSize, l);
+            var y = FoldNd(cols, g, [n, cout, .. outSpatial]);
+            if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
+            return unbatched ? y.Squeeze(0) : y;
+        });
     }
 
     private static int[] BiasShape(int channels, int rank)

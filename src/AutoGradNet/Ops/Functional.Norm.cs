@@ -36,60 +36,66 @@ public static partial class Functional
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
-        const string op = "batch_norm";
-        Check.Float(input, op);
-        if (input.Rank < 2) throw new ArgumentException($"{op}: expected input [N, C] or [N, C, …], got {input.Shape}");
-        int channels = input.Size(1);
-        CheckChannelParam(runningMean, channels, "running mean", op);
-        CheckChannelParam(runningVar, channels, "running variance", op);
-        CheckChannelParam(weight, channels, "weight", op);
-        CheckChannelParam(bias, channels, "bias", op);
-        if (eps < 0 || !(momentum is >= 0 and <= 1)) throw new ArgumentException($"{op}: need eps ≥ 0 and momentum in [0, 1], got eps {eps}, momentum {momentum}");
-        var shape = ChannelShape(input);
-        var dims = Enumerable.Range(0, input.Rank).Where(d => d != 1).ToArray();
-        Tensor normalized;
-        if (training)
+        return Tensor.Composite(() =>
         {
-            int count = input.Numel / Math.Max(channels, 1);
-            if (count <= 1)
-                throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input of shape {input.Shape}");
-            var mean = input.Mean(dims, keepDim: true);
-            var centered = input.Sub(mean);
-            var variance = centered.Mul(centered).Mean(dims, keepDim: true);
-            normalized = centered.Div(variance.Add(eps).Sqrt());
-            using (GradMode.NoGrad())
+            const string op = "batch_norm";
+            Check.Float(input, op);
+            if (input.Rank < 2) throw new ArgumentException($"{op}: expected input [N, C] or [N, C, …], got {input.Shape}");
+            int channels = input.Size(1);
+            CheckChannelParam(runningMean, channels, "running mean", op);
+            CheckChannelParam(runningVar, channels, "running variance", op);
+            CheckChannelParam(weight, channels, "weight", op);
+            CheckChannelParam(bias, channels, "bias", op);
+            if (eps < 0 || !(momentum is >= 0 and <= 1)) throw new ArgumentException($"{op}: need eps ≥ 0 and momentum in [0, 1], got eps {eps}, momentum {momentum}");
+            var shape = ChannelShape(input);
+            var dims = Enumerable.Range(0, input.Rank).Where(d => d != 1).ToArray();
+            Tensor normalized;
+            if (training)
             {
-                if (runningMean is not null)
-                    runningMean.MulInPlace(1 - momentum).AddInPlace(mean.Reshape(channels), momentum);
-                if (runningVar is not null)
-                    runningVar.MulInPlace(1 - momentum).AddInPlace(variance.Reshape(channels), momentum * count / (count - 1.0));
+                int count = input.Numel / Math.Max(channels, 1);
+                if (count <= 1)
+                    throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input of shape {input.Shape}");
+                var mean = input.Mean(dims, keepDim: true);
+                var centered = input.Sub(mean);
+                var variance = centered.Mul(centered).Mean(dims, keepDim: true);
+                normalized = centered.Div(variance.Add(eps).Sqrt());
+                using (GradMode.NoGrad())
+                {
+                    if (runningMean is not null)
+                        runningMean.MulInPlace(1 - momentum).AddInPlace(mean.Reshape(channels), momentum);
+                    if (runningVar is not null)
+                        runningVar.MulInPlace(1 - momentum).AddInPlace(variance.Reshape(channels), momentum * count / (count - 1.0));
+                }
             }
-        }
-        else
-        {
-            if (runningMean is null || runningVar is null)
-                throw new ArgumentException($"{op}: evaluation mode needs running mean and variance");
-            normalized = input.Sub(runningMean.Reshape(shape)).Div(runningVar.Reshape(shape).Add(eps).Sqrt());
-        }
-        return Affine(normalized, weight, bias, shape);
+            else
+            {
+                if (runningMean is null || runningVar is null)
+                    throw new ArgumentException($"{op}: evaluation mode needs running mean and variance");
+                normalized = input.Sub(runningMean.Reshape(shape)).Div(runningVar.Reshape(shape).Add(eps).Sqrt());
+            }
+            return Affine(normalized, weight, bias, shape);
+        });
     }
 
     /// <summary>Layer normalization over the trailing <paramref name="normalizedShape"/> dims, with optional elementwise affine.</summary>
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
-        const string op = "layer_norm";
-        Check.Float(input, op);
-        int k = normalizedShape.Length;
-        if (k == 0 || k > input.Rank || !input.Shape.ToArray()[^k..].SequenceEqual(normalizedShape))
-            throw new ArgumentException($"{op}: normalized shape {ShapeUtil.Format(normalizedShape)} does not end the input shape {input.Shape}");
-        foreach (var p in new[] { weight, bias })
-            if (p is not null && !p.Shape.ToArray().SequenceEqual(normalizedShape))
-                throw new ArgumentException($"{op}: weight and bias must have the normalized shape {ShapeUtil.Format(normalizedShape)}, got {p.Shape}");
-        var dims = Enumerable.Range(input.Rank - k, k).ToArray();
-        var normalized = Standardize(input, dims, eps);
-        if (weight is not null) normalized = normalized.Mul(weight);
-        if (bias is not null) normalized = normalized.Add(bias);
-        return normalized;
+        return Tensor.Composite(() =>
+        {
+            const string op = "layer_norm";
+            Check.Float(input, op);
+            int k = normalizedShape.Length;
+            if (k == 0 || k > input.Rank || !input.Shape.ToArray()[^k..].SequenceEqual(normalizedShape))
+                throw new ArgumentException($"{op}: normalized shape {ShapeUtil.Format(normalizedShape)} does not end the input shape {input.Shape}");
+            foreach (var p in new[] { weight, bias })
+                if (p is not null && !p.Shape.ToArray().SequenceEqual(normalizedShape))
+                    throw new ArgumentException($"{op}: weight and bias must have the normalized shape {ShapeUtil.Format(normalizedShape)}, got {p.Shape}");
+            var dims = Enumerable.Range(input.Rank - k, k).ToArray();
+            var normalized = Standardize(input, dims, eps);
+            if (weight is not null) normalized = normalized.Mul(weight);
+            if (bias is not null) normalized = normalized.Add(bias);
+            return normalized;
+        });
     }
 
     /// <summary>(x − mean) / √(biased var + ε) over <paramref name="dims"/>.</summary>
@@ -102,31 +108,37 @@ public static partial class Functional
     /// <summary>Instance normalization: each (sample, channel) plane normalised over its spatial positions.</summary>
     public static Tensor InstanceNorm(Tensor input, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
-        const string op = "instance_norm";
-        Check.Float(input, op);
-        if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
-        int count = input.Numel / Math.Max(input.Size(0) * input.Size(1), 1);
-        if (count <= 1) throw new ArgumentException($"{op}: expected more than 1 spatial element per channel, got input of shape {input.Shape}");
-        CheckChannelParam(weight, input.Size(1), "weight", op);
-        CheckChannelParam(bias, input.Size(1), "bias", op);
-        var normalized = Standardize(input, Enumerable.Range(2, input.Rank - 2).ToArray(), eps);
-        return Affine(normalized, weight, bias, ChannelShape(input));
+        return Tensor.Composite(() =>
+        {
+            const string op = "instance_norm";
+            Check.Float(input, op);
+            if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
+            int count = input.Numel / Math.Max(input.Size(0) * input.Size(1), 1);
+            if (count <= 1) throw new ArgumentException($"{op}: expected more than 1 spatial element per channel, got input of shape {input.Shape}");
+            CheckChannelParam(weight, input.Size(1), "weight", op);
+            CheckChannelParam(bias, input.Size(1), "bias", op);
+            var normalized = Standardize(input, Enumerable.Range(2, input.Rank - 2).ToArray(), eps);
+            return Affine(normalized, weight, bias, ChannelShape(input));
+        });
     }
 
     /// <summary>Group normalization: channels split into <paramref name="numGroups"/> groups, each normalised over its channels and positions.</summary>
     public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
-        const string op = "group_norm";
-        Check.Float(input, op);
-        if (input.Rank < 2) throw new ArgumentException($"{op}: expected [N, C, …], got {input.Shape}");
-        int n = input.Size(0), channels = input.Size(1);
-        if (numGroups <= 0 || channels % numGroups != 0)
-            throw new ArgumentException($"{op}: {channels} channels are not divisible into {numGroups} groups (input {input.Shape})");
-        CheckChannelParam(weight, channels, "weight", op);
-        CheckChannelParam(bias, channels, "bias", op);
-        var grouped = input.Reshape(n, numGroups, -1);
-        var normalized = Standardize(grouped, [2], eps).Reshape(input.Shape.ToArray());
-        return Affine(normalized, weight, bias, ChannelShape(input));
+        return Tensor.Composite(() =>
+        {
+            const string op = "group_norm";
+            Check.Float(input, op);
+            if (input.Rank < 2) throw new ArgumentException($"{op}: expected [N, C, …], got {input.Shape}");
+            int n = input.Size(0), channels = input.Size(1);
+            if (numGroups <= 0 || channels % numGroups != 0)
+                throw new ArgumentException($"{op}: {channels} channels are not divisible into {numGroups} groups (input {input.Shape})");
+            CheckChannelParam(weight, channels, "weight", op);
+            CheckChannelParam(bias, channels, "bias", op);
+            var grouped = input.Reshape(n, numGroups, -1);
+            var normalized = Standardize(grouped, [2], eps).Reshape(input.Shape.ToArray());
+            return Affine(normalized, weight, bias, ChannelShape(input));
+        });
     }
 
     /// <summary>
@@ -136,24 +148,27 @@ public static partial class Functional
     /// </summary>
     public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0, bool alphaPerSize = true)
     {
-        const string op = "local_response_norm";
-        Check.Float(input, op);
-        if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
-        if (size <= 0) throw new ArgumentException($"{op}: size must be positive, got {size}");
-        int channels = input.Size(1);
-        var squares = input.Mul(input);
-        var pad = new int[2 * (input.Rank - 1)];
-        pad[^2] = size / 2;            // before channel 0
-        pad[^1] = (size - 1) / 2;      // after the last channel
-        var padded = squares.Pad(pad);
-        Tensor? windowSum = null;
-        for (int j = 0; j < size; j++)
+        return Tensor.Composite(() =>
         {
-            var part = padded.Narrow(1, j, channels);
-            windowSum = windowSum is null ? part : windowSum.Add(part);
-        }
-        var scale = windowSum!.Mul(alphaPerSize ? alpha / size : alpha).Add(k).Pow(beta);
-        return input.Div(scale);
+            const string op = "local_response_norm";
+            Check.Float(input, op);
+            if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
+            if (size <= 0) throw new ArgumentException($"{op}: size must be positive, got {size}");
+            int channels = input.Size(1);
+            var squares = input.Mul(input);
+            var pad = new int[2 * (input.Rank - 1)];
+            pad[^2] = size / 2;            // before channel 0
+            pad[^1] = (size - 1) / 2;      // after the last channel
+            var padded = squares.Pad(pad);
+            Tensor? windowSum = null;
+            for (int j = 0; j < size; j++)
+            {
+                var part = padded.Narrow(1, j, channels);
+                windowSum = windowSum is null ? part : windowSum.Add(part);
+            }
+            var scale = windowSum!.Mul(alphaPerSize ? alpha / size : alpha).Add(k).Pow(beta);
+            return input.Div(scale);
+        });
     }
 
     /// <summary>Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1 − p); identity unless training.</summary>
@@ -171,13 +186,16 @@ public static partial class Functional
 
     private static Tensor DropoutWithMask(Tensor input, double p, bool training, Generator? generator, int[] maskShape, string op)
     {
-        Check.Float(input, op);
-        if (!(p is >= 0 and <= 1)) throw new ArgumentException($"{op}: probability must be in [0, 1], got {p}");
-        if (!training || p == 0) return input;
-        if (p == 1) return input.Mul(0.0);
-        using var keep = Tensor.Bernoulli(maskShape, 1 - p, input.DType, generator, input.Device);
-        using var mask = keep.Mul(1 / (1 - p));
-        return input.Mul(mask);
+        return Tensor.Composite(() =>
+        {
+            Check.Float(input, op);
+            if (!(p is >= 0 and <= 1)) throw new ArgumentException($"{op}: probability must be in [0, 1], got {p}");
+            if (!training || p == 0) return input;
+            if (p == 1) return input.Mul(0.0);
+            using var keep = Tensor.Bernoulli(maskShape, 1 - p, input.DType, generator, input.Device);
+            using var mask = keep.Mul(1 / (1 - p));
+            return input.Mul(mask);
+        });
     }
 
     /// <summary>

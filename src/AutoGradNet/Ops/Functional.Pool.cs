@@ -5,7 +5,7 @@ public static partial class Functional
     /// <summary>2-D max pooling; stride defaults to the kernel size. See <see cref="MaxPool2dWithIndices"/> for the indices.</summary>
     /// <remarks>NOTE: at ties the gradient goes to the first maximum in window order (row-major), as PyTorch's CPU kernel.</remarks>
     public static Tensor MaxPool2d(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
-        MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 2, "max_pool2d").Values;
+        ValuesOnly(MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 2, "max_pool2d"));
 
     /// <summary>2-D max pooling returning the values and the flat index (h·W + w) of each maximum in its input plane.</summary>
     public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
@@ -13,7 +13,7 @@ public static partial class Functional
 
     /// <summary>1-D max pooling.</summary>
     public static Tensor MaxPool1d(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
-        MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 1, "max_pool1d").Values;
+        ValuesOnly(MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 1, "max_pool1d"));
 
     /// <summary>1-D max pooling with indices.</summary>
     public static (Tensor Values, Tensor Indices) MaxPool1dWithIndices(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
@@ -21,11 +21,18 @@ public static partial class Functional
 
     /// <summary>3-D max pooling.</summary>
     public static Tensor MaxPool3d(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
-        MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 3, "max_pool3d").Values;
+        ValuesOnly(MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 3, "max_pool3d"));
 
     /// <summary>3-D max pooling with indices (flat index d·H·W + h·W + w).</summary>
     public static (Tensor Values, Tensor Indices) MaxPool3dWithIndices(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
         MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 3, "max_pool3d");
+
+    /// <summary>The values of a (values, indices) result; the indices are freed (backward keeps its own reference).</summary>
+    private static Tensor ValuesOnly((Tensor Values, Tensor Indices) result)
+    {
+        result.Indices.Dispose();
+        return result.Values;
+    }
 
     /// <summary>
     /// Output length of a pooling window; with ceil mode the last window must still start inside the input or
@@ -62,28 +69,31 @@ public static partial class Functional
 
     private static (Tensor Values, Tensor Indices) MaxPoolNd(Tensor input, Ints kernelSize, Ints? strideArg, Ints? paddingArg, Ints? dilationArg, bool ceilMode, int rank, string op)
     {
-        var (x, unbatched, kernel, stride, padding, dilation) = PoolArgs(input, kernelSize, strideArg, paddingArg, dilationArg, rank, op);
-        var spatial = x.Shape.ToArray()[2..];
-        var output = new int[rank];
-        var starts = new int[rank][];
-        var ends = new int[rank][];
-        for (int d = 0; d < rank; d++)
+        return Tensor.Composite(() =>
         {
-            output[d] = PoolLength(spatial[d], kernel[d], stride[d], dilation[d], padding[d], ceilMode);
-            if (output[d] <= 0)
-                throw new ArgumentException($"{op}: kernel {kernelSize} (dilation {dilationArg}) is larger than the padded input {input.Shape}");
-            starts[d] = new int[output[d]];
-            ends[d] = new int[output[d]];
-            for (int o = 0; o < output[d]; o++)
+            var (x, unbatched, kernel, stride, padding, dilation) = PoolArgs(input, kernelSize, strideArg, paddingArg, dilationArg, rank, op);
+            var spatial = x.Shape.ToArray()[2..];
+            var output = new int[rank];
+            var starts = new int[rank][];
+            var ends = new int[rank][];
+            for (int d = 0; d < rank; d++)
             {
-                int start = o * stride[d] - padding[d];
-                int end = Math.Min(start + dilation[d] * (kernel[d] - 1) + 1, spatial[d]);
-                while (start < 0) start += dilation[d];
-                starts[d][o] = start;
-                ends[d][o] = end;
+                output[d] = PoolLength(spatial[d], kernel[d], stride[d], dilation[d], padding[d], ceilMode);
+                if (output[d] <= 0)
+                    throw new ArgumentException($"{op}: kernel {kernelSize} (dilation {dilationArg}) is larger than the padded input {input.Shape}");
+                starts[d] = new int[output[d]];
+                ends[d] = new int[output[d]];
+                for (int o = 0; o < output[d]; o++)
+                {
+                    int start = o * stride[d] - padding[d];
+                    int end = Math.Min(start + dilation[d] * (kernel[d] - 1) + 1, spatial[d]);
+                    while (start < 0) start += dilation[d];
+                    starts[d][o] = start;
+                    ends[d][o] = end;
+                }
             }
-        }
-        return MaxOverWindows(x, unbatched, spatial, kernel, dilation, output, starts, ends, op);
+            return MaxOverWindows(x, unbatched, spatial, kernel, dilation, output, starts, ends, op);
+        });
     }
 
     /// <summary>Max over explicit windows (shared by max pooling and adaptive max pooling); backward scatters to the arg-max.</summary>
@@ -134,45 +144,48 @@ public static partial class Functional
 
     private static Tensor AvgPoolNd(Tensor input, Ints kernelSize, Ints? strideArg, Ints? paddingArg, bool ceilMode, bool countIncludePad, int? divisorOverride, int rank, string op)
     {
-        if (divisorOverride is <= 0) throw new ArgumentException($"{op}: divisor override must be positive, got {divisorOverride}");
-        var (x, unbatched, kernel, stride, padding, _) = PoolArgs(input, kernelSize, strideArg, paddingArg, null, rank, op);
-        var spatial = x.Shape.ToArray()[2..];
-        var output = new int[rank];
-        var divisors = new double[rank][];
-        for (int d = 0; d < rank; d++)
+        return Tensor.Composite(() =>
         {
-            output[d] = PoolLength(spatial[d], kernel[d], stride[d], 1, padding[d], ceilMode);
-            if (output[d] <= 0) throw new ArgumentException($"{op}: kernel {kernelSize} is larger than the padded input {input.Shape}");
-            divisors[d] = new double[output[d]];
-            for (int o = 0; o < output[d]; o++)
+            if (divisorOverride is <= 0) throw new ArgumentException($"{op}: divisor override must be positive, got {divisorOverride}");
+            var (x, unbatched, kernel, stride, padding, _) = PoolArgs(input, kernelSize, strideArg, paddingArg, null, rank, op);
+            var spatial = x.Shape.ToArray()[2..];
+            var output = new int[rank];
+            var divisors = new double[rank][];
+            for (int d = 0; d < rank; d++)
             {
-                int start = o * stride[d] - padding[d];
-                int end = Math.Min(start + kernel[d], spatial[d] + padding[d]);
-                int withPad = end - start;
-                int inside = Math.Min(end, spatial[d]) - Math.Max(start, 0);
-                divisors[d][o] = countIncludePad ? withPad : inside;
+                output[d] = PoolLength(spatial[d], kernel[d], stride[d], 1, padding[d], ceilMode);
+                if (output[d] <= 0) throw new ArgumentException($"{op}: kernel {kernelSize} is larger than the padded input {input.Shape}");
+                divisors[d] = new double[output[d]];
+                for (int o = 0; o < output[d]; o++)
+                {
+                    int start = o * stride[d] - padding[d];
+                    int end = Math.Min(start + kernel[d], spatial[d] + padding[d]);
+                    int withPad = end - start;
+                    int inside = Math.Min(end, spatial[d]) - Math.Max(start, 0);
+                    divisors[d][o] = countIncludePad ? withPad : inside;
+                }
             }
-        }
-        var g = new ConvGeometry(spatial, kernel, stride, new int[rank].Select(_ => 1).ToArray(), padding, output);
-        int n = x.Size(0), c = x.Size(1);
-        // Window sums through unfold (zeros outside the input), then one divisor per output position.
-        var sums = UnfoldNd(x, g).Reshape(n, c, g.KernelSize, g.OutputSize).Sum(2);
-        var divisor = new double[g.OutputSize];
-        for (int i = 0; i < divisor.Length; i++)
-        {
-            if (divisorOverride is { } fixedDivisor) { divisor[i] = fixedDivisor; continue; }
-            int rest = i;
-            double product = 1;
-            for (int d = rank - 1; d >= 0; d--)
+            var g = new ConvGeometry(spatial, kernel, stride, new int[rank].Select(_ => 1).ToArray(), padding, output);
+            int n = x.Size(0), c = x.Size(1);
+            // Window sums through unfold (zeros outside the input), then one divisor per output position.
+            var sums = UnfoldNd(x, g).Reshape(n, c, g.KernelSize, g.OutputSize).Sum(2);
+            var divisor = new double[g.OutputSize];
+            for (int i = 0; i < divisor.Length; i++)
             {
-                product *= divisors[d][rest % output[d]];
-                rest /= output[d];
+                if (divisorOverride is { } fixedDivisor) { divisor[i] = fixedDivisor; continue; }
+                int rest = i;
+                double product = 1;
+                for (int d = rank - 1; d >= 0; d--)
+                {
+                    product *= divisors[d][rest % output[d]];
+                    rest /= output[d];
+                }
+                divisor[i] = product;
             }
-            divisor[i] = product;
-        }
-        using var divisorTensor = Tensor.FromDoubles(divisor, [g.OutputSize], x.DType, x.Device);
-        var y = sums.Div(divisorTensor).Reshape([n, c, .. output]);
-        return unbatched ? y.Squeeze(0) : y;
+            using var divisorTensor = Tensor.FromDoubles(divisor, [g.OutputSize], x.DType, x.Device);
+            var y = sums.Div(divisorTensor).Reshape([n, c, .. output]);
+            return unbatched ? y.Squeeze(0) : y;
+        });
     }
 
     /// <summary>Adaptive average pooling to a fixed output size (windows floor(i·S/O) .. ceil((i+1)·S/O)).</summary>
@@ -184,65 +197,74 @@ public static partial class Functional
 
     private static Tensor AdaptiveAvgPoolNd(Tensor input, Ints outputSizeArg, int rank, string op)
     {
-        Check.Float(input, op);
-        if (input.Rank != rank + 2 && input.Rank != rank + 1)
-            throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2}, got {input.Shape}");
-        var outputSize = outputSizeArg.For(rank, op, "output size");
-        var y = input;
-        for (int d = 0; d < rank; d++)
+        return Tensor.Composite(() =>
         {
-            int dim = input.Rank - rank + d, size = input.Size(dim), outSize = outputSize[d];
-            if (outSize <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
-            var pool = new double[size * outSize]; // [size, outSize]: column o averages its window
-            for (int o = 0; o < outSize; o++)
+            Check.Float(input, op);
+            if (input.Rank != rank + 2 && input.Rank != rank + 1)
+                throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2}, got {input.Shape}");
+            var outputSize = outputSizeArg.For(rank, op, "output size");
+            var y = input;
+            for (int d = 0; d < rank; d++)
             {
-                var (start, end) = AdaptiveWindow(o, size, outSize);
-                for (int i = start; i < end; i++) pool[i * outSize + o] = 1.0 / (end - start);
+                int dim = input.Rank - rank + d, size = input.Size(dim), outSize = outputSize[d];
+                if (outSize <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
+                var pool = new double[size * outSize]; // [size, outSize]: column o averages its window
+                for (int o = 0; o < outSize; o++)
+                {
+                    var (start, end) = AdaptiveWindow(o, size, outSize);
+                    for (int i = start; i < end; i++) pool[i * outSize + o] = 1.0 / (end - start);
+                }
+                using var matrix = Tensor.FromDoubles(pool, [size, outSize], input.DType, input.Device);
+                y = y.Transpose(dim, -1).Matmul(matrix).Transpose(dim, -1);
             }
-            using var matrix = Tensor.FromDoubles(pool, [size, outSize], input.DType, input.Device);
-            y = y.Transpose(dim, -1).Matmul(matrix).Transpose(dim, -1);
-        }
-        return y;
+            return y;
+        });
     }
 
     private static (int Start, int End) AdaptiveWindow(int o, int size, int outSize) =>
         (o * size / outSize, ((o + 1) * size + outSize - 1) / outSize);
 
     /// <summary>Adaptive max pooling to a fixed output size; the gradient goes to each window's first maximum.</summary>
-    public static Tensor AdaptiveMaxPool2d(Tensor input, Ints outputSize) => AdaptiveMaxPool2dWithIndices(input, outputSize).Values;
+    public static Tensor AdaptiveMaxPool2d(Tensor input, Ints outputSize) => ValuesOnly(AdaptiveMaxPool2dWithIndices(input, outputSize));
 
     /// <summary>Adaptive max pooling with the flat spatial indices of the maxima.</summary>
     public static (Tensor Values, Tensor Indices) AdaptiveMaxPool2dWithIndices(Tensor input, Ints outputSizeArg)
     {
-        const string op = "adaptive_max_pool2d";
-        Check.Float(input, op);
-        bool unbatched = input.Rank == 3;
-        if (input.Rank != 4 && !unbatched) throw new ArgumentException($"{op}: expected input of rank 3 or 4, got {input.Shape}");
-        var x = unbatched ? input.Unsqueeze(0) : input;
-        var outputSize = outputSizeArg.For(2, op, "output size");
-        var spatial = x.Shape.ToArray()[2..];
-        var starts = new int[2][];
-        var ends = new int[2][];
-        var kernel = new int[2];
-        for (int d = 0; d < 2; d++)
+        return Tensor.Composite(() =>
         {
-            if (outputSize[d] <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
-            starts[d] = new int[outputSize[d]];
-            ends[d] = new int[outputSize[d]];
-            for (int o = 0; o < outputSize[d]; o++)
+            const string op = "adaptive_max_pool2d";
+            Check.Float(input, op);
+            bool unbatched = input.Rank == 3;
+            if (input.Rank != 4 && !unbatched) throw new ArgumentException($"{op}: expected input of rank 3 or 4, got {input.Shape}");
+            var x = unbatched ? input.Unsqueeze(0) : input;
+            var outputSize = outputSizeArg.For(2, op, "output size");
+            var spatial = x.Shape.ToArray()[2..];
+            var starts = new int[2][];
+            var ends = new int[2][];
+            var kernel = new int[2];
+            for (int d = 0; d < 2; d++)
             {
-                (starts[d][o], ends[d][o]) = AdaptiveWindow(o, spatial[d], outputSize[d]);
-                kernel[d] = Math.Max(kernel[d], ends[d][o] - starts[d][o]);
+                if (outputSize[d] <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
+                starts[d] = new int[outputSize[d]];
+                ends[d] = new int[outputSize[d]];
+                for (int o = 0; o < outputSize[d]; o++)
+                {
+                    (starts[d][o], ends[d][o]) = AdaptiveWindow(o, spatial[d], outputSize[d]);
+                    kernel[d] = Math.Max(kernel[d], ends[d][o] - starts[d][o]);
+                }
             }
-        }
-        return MaxOverWindows(x, unbatched, spatial, kernel, [1, 1], outputSize, starts, ends, "adaptive_max_pool");
+            return MaxOverWindows(x, unbatched, spatial, kernel, [1, 1], outputSize, starts, ends, "adaptive_max_pool");
+        });
     }
 
     /// <summary>Global average pooling: the mean over all spatial dims, keeping them as size 1 ([N, C, 1, 1] for 2-D).</summary>
     public static Tensor GlobalAvgPool(Tensor input)
     {
-        Check.Float(input, "global_avg_pool");
-        if (input.Rank < 3) throw new ArgumentException($"global_avg_pool: expected [N, C, spatial…], got {input.Shape}");
-        return input.Mean(Enumerable.Range(2, input.Rank - 2).ToArray(), keepDim: true);
+        return Tensor.Composite(() =>
+        {
+            Check.Float(input, "global_avg_pool");
+            if (input.Rank < 3) throw new ArgumentException($"global_avg_pool: expected [N, C, spatial…], got {input.Shape}");
+            return input.Mean(Enumerable.Range(2, input.Rank - 2).ToArray(), keepDim: true);
+        });
     }
 }

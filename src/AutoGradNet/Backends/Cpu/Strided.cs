@@ -21,6 +21,7 @@ internal static class Strided
     {
         int numel = ShapeUtil.Numel(shape);
         if (numel == 0) return;
+        if (numel < ParallelThreshold && TrySingleRow(shape, t0, t1, t2, t3, numel, action)) return;
         int operands = t3 is not null ? 4 : t2 is not null ? 3 : t1 is not null ? 2 : 1;
         int[][] strides = new int[operands][];
         int[] bases = new int[4];
@@ -67,6 +68,30 @@ internal static class Strided
             int start = c * rowsPer, end = Math.Min(rows, start + rowsPer);
             if (start < end) RunRows(start, end, dims, st, bases, innerStride, operands, action);
         });
+    }
+
+    /// <summary>
+    /// The common small case without any allocation: every operand is dense in y's shape or a single broadcast
+    /// element (all strides 0), so the whole loop is one row.
+    /// </summary>
+    private static bool TrySingleRow<TAction>(int[] shape, Tensor t0, Tensor? t1, Tensor? t2, Tensor? t3, int numel, TAction action)
+        where TAction : struct, IRowAction
+    {
+        if (!RowStride(shape, t0, out int s0) || !RowStride(shape, t1, out int s1) || !RowStride(shape, t2, out int s2) || !RowStride(shape, t3, out int s3))
+            return false;
+        action.Row(numel, t0.Offset, s0, t1?.Offset ?? 0, s1, t2?.Offset ?? 0, s2, t3?.Offset ?? 0, s3);
+        return true;
+    }
+
+    private static bool RowStride(int[] shape, Tensor? t, out int stride)
+    {
+        stride = 1;
+        if (t is null) return true;
+        var strides = t.Strides;
+        bool allZero = true;
+        foreach (int st in strides) allZero &= st == 0;
+        if (allZero && strides.Length > 0) { stride = 0; return true; }
+        return ShapeUtil.SequenceEqual(t.ShapeArray, shape) && t.IsContiguous;
     }
 
     private static void RunRows<TAction>(int start, int end, int[] dims, int[][] st, int[] bases, int[] innerStride, int operands, TAction action)
