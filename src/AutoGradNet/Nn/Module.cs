@@ -14,7 +14,7 @@ public abstract class Module : IDisposable
     private readonly Dictionary<string, Module> _modules = [];
     private bool _disposed;
 
-    /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
+    /// <summary>True in training mode (the default), false after <see cref="ModuleExtensions.Eval{T}"/>.</summary>
     public bool Training { get; private set; } = true;
 
     /// <summary>Registers a parameter (a leaf that requires grad; null for an absent optional one such as a bias).</summary>
@@ -121,15 +121,11 @@ public abstract class Module : IDisposable
     public long ParameterCount(bool trainableOnly = false) =>
         Parameters().Where(p => !trainableOnly || p.RequiresGrad).Sum(p => (long)p.Numel);
 
-    /// <summary>Sets training mode on this module and all descendants.</summary>
-    public Module Train(bool mode = true)
+    /// <summary>Sets training mode on this module and all descendants (see <see cref="ModuleExtensions.Train{T}"/>).</summary>
+    internal void SetTraining(bool mode)
     {
         foreach (var (_, m) in NamedModules()) m.Training = mode;
-        return this;
     }
-
-    /// <summary>Evaluation mode (batch norm uses running statistics, dropout is off).</summary>
-    public Module Eval() => Train(false);
 
     /// <summary>Clears (or zeroes) the gradients of all parameters.</summary>
     public void ZeroGrad(bool setToNone = true)
@@ -145,8 +141,7 @@ public abstract class Module : IDisposable
         return this;
     }
 
-    /// <summary>Moves parameters and buffers to <paramref name="device"/>; the tensor objects stay the same, so optimizers keep working.</summary>
-    public Module To(Device device)
+    internal void MoveTo(Device device)
     {
         using var noGrad = GradMode.NoGrad();
         foreach (var t in Parameters().Concat(NamedBuffers().Select(b => b.Buffer)))
@@ -155,13 +150,10 @@ public abstract class Module : IDisposable
             using var moved = t.To(device);
             t.ReplaceData(moved);
         }
-        return this;
     }
 
-    /// <summary>Converts floating-point parameters and buffers to <paramref name="dtype"/> (integer buffers such as counters are kept).</summary>
-    public Module To(DType dtype)
+    internal void ConvertTo(DType dtype)
     {
-        if (!dtype.IsFloatingPoint()) throw new ArgumentException($"Module.To: only floating-point dtypes, got {dtype.Name()}");
         using var noGrad = GradMode.NoGrad();
         foreach (var t in Parameters().Concat(NamedBuffers().Select(b => b.Buffer)))
         {
@@ -169,7 +161,6 @@ public abstract class Module : IDisposable
             using var converted = t.To(dtype);
             t.ReplaceData(converted);
         }
-        return this;
     }
 
     /// <summary>Parameters and persistent buffers by dotted name (the tensors themselves, not copies).</summary>
@@ -233,6 +224,35 @@ public abstract class Module : IDisposable
         foreach (var (name, child) in children)
             sb.Append("  (").Append(name).Append("): ").Append(child.ToString().Replace("\n", "\n  ")).Append('\n');
         return sb.Append(')').ToString();
+    }
+}
+
+/// <summary>Fluent module operations that return the module's own type (<c>new Net().To(DType.Float64).Eval()</c>).</summary>
+public static class ModuleExtensions
+{
+    /// <summary>Sets training mode on the module and all descendants.</summary>
+    public static T Train<T>(this T module, bool mode = true) where T : Module
+    {
+        module.SetTraining(mode);
+        return module;
+    }
+
+    /// <summary>Evaluation mode (batch norm uses running statistics, dropout is off).</summary>
+    public static T Eval<T>(this T module) where T : Module => module.Train(false);
+
+    /// <summary>Moves parameters and buffers to <paramref name="device"/>; the tensor objects stay the same, so optimizers keep working.</summary>
+    public static T To<T>(this T module, Device device) where T : Module
+    {
+        module.MoveTo(device);
+        return module;
+    }
+
+    /// <summary>Converts floating-point parameters and buffers to <paramref name="dtype"/> (integer buffers such as counters are kept).</summary>
+    public static T To<T>(this T module, DType dtype) where T : Module
+    {
+        if (!dtype.IsFloatingPoint()) throw new ArgumentException($"Module.To: only floating-point dtypes, got {dtype.Name()}");
+        module.ConvertTo(dtype);
+        return module;
     }
 }
 
