@@ -42,6 +42,11 @@ public static class SafeTensors
     /// crash-safely: a temporary file in the same folder is written, flushed to disk and then renamed over the
     /// target, so an interrupted save never destroys an existing checkpoint at <paramref name="path"/>.
     /// </summary>
+    /// <remarks>
+    /// The temporary file is named <c>.&lt;file name&gt;.&lt;guid&gt;.tmp</c>; it is deleted when the save fails with an
+    /// exception, and one left behind by a killed process is harmless and may be deleted. The rename is atomic on
+    /// the same volume; the folder entry itself is not flushed (.NET has no portable way to sync a directory).
+    /// </remarks>
     /// <exception cref="ArgumentException">A tensor is named <c>__metadata__</c>, a value is null, or a string has no UTF-8 form.</exception>
     /// <exception cref="ObjectDisposedException">A tensor was disposed.</exception>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>

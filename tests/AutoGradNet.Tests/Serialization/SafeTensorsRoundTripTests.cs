@@ -180,6 +180,37 @@ public class SafeTensorsRoundTripTests
     }
 
     [Fact]
+    public void LargeTensorsCrossTheChunkBoundaries()
+    {
+        // The reader works in 1 MiB chunks and the writer in 2^18-element chunks; these sizes straddle both.
+        var flags = new bool[300_001];
+        for (int i = 0; i < flags.Length; i++) flags[i] = i % 3 == 0;
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["f32"] = Tensor.Randn([300_001], generator: new Generator(7)),
+            ["f64.t"] = Tensor.Randn([350, 400], DType.Float64, new Generator(8)).Transpose(0, 1),
+            ["i64"] = Tensor.Randint(-1000, 1000, [140_001], generator: new Generator(9)),
+            ["bool"] = Tensor.From(flags),
+        };
+        byte[] bytes = SafeTensors.Serialize(tensors);
+        var fromBytes = SafeTensors.Load(bytes);
+        var fromForward = SafeTensors.Load(new ForwardOnlyStream(new MemoryStream(bytes)));
+        foreach (var (name, t) in tensors)
+        {
+            AssertSame(t, fromBytes[name]);
+            AssertSame(t, fromForward[name]);
+        }
+
+        const int n = 600_001;
+        var halves = new ushort[n];
+        for (int i = 0; i < n; i++) halves[i] = (ushort)(i % 0x7C00);
+        string header = $"{{\"h\":{{\"dtype\":\"F16\",\"shape\":[{n}],\"data_offsets\":[0,{2 * n}]}}}}";
+        float[] widened = SafeTensors.Load(SafeTensorsTestFiles.Assemble(header, SafeTensorsTestFiles.U16(halves)))["h"].ToArray<float>();
+        for (int i = 0; i < n; i += 9973) Assert.Equal((float)BitConverter.UInt16BitsToHalf(halves[i]), widened[i]);
+        Assert.Equal((float)BitConverter.UInt16BitsToHalf(halves[^1]), widened[^1]);
+    }
+
+    [Fact]
     public void EmptyDictionaryRoundTrips()
     {
         var (tensors, metadata) = SafeTensors.LoadWithMetadata(SafeTensors.Serialize(new Dictionary<string, Tensor>(), new Dictionary<string, string> { ["k"] = "v" }));
