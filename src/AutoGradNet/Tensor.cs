@@ -61,6 +61,8 @@ public sealed partial class Tensor : IDisposable
         get
         {
             int expected = 1;
+            foreach (int size in _shape)
+                if (size == 0) return true; // no elements: contiguous by definition (as PyTorch)
             for (int i = _shape.Length - 1; i >= 0; i--)
             {
                 if (_shape[i] == 1) continue;

@@ -205,3 +205,25 @@ public class ModuleTests
         Assert.Equal("Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n  (1): ReLU()\n)", text);
     }
 }
+
+public class ModuleSerializationTests
+{
+    [Fact]
+    public void ModuleRoundTripsThroughSafeTensors()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"agn-module-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var a = new TinyResNet();
+            a.Call(Tensor.Randn(2, 1, 6, 6)); // move batch-norm statistics away from their initial values
+            AutoGradNet.Serialization.ModuleSerialization.Save(a, path);
+            var b = new TinyResNet();
+            Assert.True(AutoGradNet.Serialization.ModuleSerialization.Load(b, path).IsClean);
+            var x = Tensor.Randn(3, 1, 6, 6);
+            Assert.Equal(a.Eval().Call(x).ToArray<float>(), b.Eval().Call(x).ToArray<float>());
+            var header = AutoGradNet.Serialization.SafeTensors.ReadHeader(path);
+            Assert.Contains(header.Tensors, t => t.Name == "layer1.1.bn2.num_batches_tracked");
+        }
+        finally { File.Delete(path); }
+    }
+}
