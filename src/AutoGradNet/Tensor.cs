@@ -144,6 +144,9 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>A borrowed view over this tensor's storage (no reference taken, in no scope): kernel plumbing only, never returned to users.</summary>
+    internal Tensor Borrow(int[] shape, int[] strides, int offset) => new(StorageRef, shape, strides, offset, register: false);
+
     /// <summary>A fresh uninitialised contiguous tensor.</summary>
     internal static Tensor Alloc(int[] shape, DType dtype, Device device, bool zero = false)
     {

@@ -41,10 +41,11 @@ internal interface IBackend
     void ArgReduceRows(Tensor x, Tensor values, Tensor indices, int outer, int inner, bool max);
 
     /// <summary>
-    /// c[b] = a[b] · b[b] for 3-D views a [B,M,K], b [B,K,N] (batch stride may be 0; one of the last two strides
-    /// of each is 1) into contiguous c [B,M,N].
+    /// c[b] = a[b] · b[b] (or c[b] += … with <paramref name="accumulate"/>) for 3-D views a [B,M,K], b [B,K,N]
+    /// (batch stride may be 0; one of the last two strides of each is 1) into c [B,M,N] with unit column stride.
+    /// A batch stride of 0 in c sums the batch's products into one matrix (in batch order).
     /// </summary>
-    void MatMul(Tensor a, Tensor b, Tensor c);
+    void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate = false);
 
     /// <summary>y = x.index_select(dim, index); x contiguous, index 1-D int64.</summary>
     void IndexSelect(Tensor x, int dim, Tensor index, Tensor y);

@@ -121,20 +121,7 @@ public static partial class Functional
             var (before, after) = padding.Resolve(rank, kernel, dilation, op);
             var (g, _) = Geometry(x.Shape.ToArray()[2..], kernel, stride, dilation, before, after, op, input.Shape);
 
-            var cols = UnfoldNd(x, g);                                        // [N, Cin·K, L]
-            int ck = cin / groups * g.KernelSize, l = g.OutputSize;
-            Tensor y;
-            if (groups == 1) y = weight.Reshape(cout, ck).Matmul(cols);       // [N, Cout, L]
-            else
-            {
-                var w = weight.Reshape(groups, cout / groups, ck);
-                y = w.Matmul(cols.Reshape(n, groups, ck, l));                  // [N, G, Cout/G, L]
-            }
-            var outShape = new int[rank + 2];
-            outShape[0] = n;
-            outShape[1] = cout;
-            for (int d = 0; d < rank; d++) outShape[2 + d] = g.Output[ConvGeometry.MaxSpatial - rank + d];
-            y = y.Reshape(outShape);
+            var y = Convolution(x, weight, g, groups);
             if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
             return unbatched ? y.Squeeze(0) : y;
         });
@@ -198,10 +185,9 @@ public static partial class Functional
             }
             // The convolution whose adjoint this is reads outSpatial with these hyper-parameters and produces inSpatial.
             var g = new ConvGeometry(outSpatial, kernel, stride, dilation, padding, inSpatial);
-            int coutG = cout / groups, cinG = cin / groups, l = g.OutputSize;
-            var w = weight.Reshape(groups, cinG, coutG * g.KernelSize).MT;          // [G, Cout/G·K, Cin/G]
-            var cols = w.Matmul(x.Reshape(n, groups, cinG, l)).Reshape(n, cout * g.KernelSize, l);
-            var y = FoldNd(cols, g, [n, cout, .. outSpatial]);
+            // Transposed convolution is the input gradient of the convolution that maps outSpatial to inSpatial;
+            // its weight [Cin, Cout/G, K] is that convolution's [Cout', Cin'/G, K] with Cout' = Cin, Cin' = Cout.
+            var y = ConvolutionInput(x, weight, g, groups, [n, cout, .. outSpatial]);
             if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
             return unbatched ? y.Squeeze(0) : y;
         });
