@@ -87,6 +87,24 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void LoadStateDictConvertsStateToTheParameterDtype()
+    {
+        var p32 = NewParam(DType.Float32);
+        var adam32 = new Adam([p32], lr: 0.1);
+        Run(adam32, 2, p32);
+        using var sd = adam32.StateDict();
+
+        var p64 = NewParam(DType.Float64, p32.ToDoubleArray());
+        var adam64 = new Adam([p64]);
+        adam64.LoadStateDict(sd);
+        var state = adam64.GetState(p64)!;
+        Assert.Equal(2, state.Step);
+        Assert.Equal(DType.Float64, state.Tensors["exp_avg"].DType);
+        Assert.Equal(sd.State["state.0.exp_avg_sq"].ToDoubleArray(), state.Tensors["exp_avg_sq"].ToDoubleArray());
+        Assert.Equal(0.1, adam64.ParamGroups[0].Lr);
+    }
+
+    [Fact]
     public void LoadStateDictRejectsMismatches()
     {
         var (a, b, groups) = TwoGroups();
