@@ -257,6 +257,7 @@ public sealed class RandomRotation : Augmentation
         // NOTE: whole multiples of 90° use exact cos/sin, so they permute pixels exactly.
         double cos = Math.Round(Math.Cos(rad), 15), sin = Math.Round(Math.Sin(rad), 15);
         double cx = (w - 1) * 0.5, cy = (h - 1) * 0.5;
+        bool nearest = interpolation == Interpolation.Nearest;
         for (int c = 0; c < shape.Channels; c++)
         {
             var src = source.Slice(c * h * w, h * w);
@@ -266,11 +267,12 @@ public sealed class RandomRotation : Augmentation
                 double ry = y - cy;
                 // Source of output (x, y), image coordinates with y down: (cx + cos·rx − sin·ry, cy + sin·rx + cos·ry).
                 double sxBase = cx - sin * ry, syBase = cy + cos * ry;
+                var row = dst.Slice(y * w, w);
                 for (int x = 0; x < w; x++)
                 {
                     double rx = x - cx;
                     double sx = sxBase + cos * rx, sy = syBase + sin * rx;
-                    dst[y * w + x] = interpolation == Interpolation.Nearest ? Nearest(src, w, h, sx, sy) : Bilinear(src, w, h, sx, sy);
+                    row[x] = nearest ? Nearest(src, w, h, sx, sy) : Bilinear(src, w, h, sx, sy);
                 }
             }
         }
@@ -287,10 +289,25 @@ public sealed class RandomRotation : Augmentation
         if (sx <= -1 || sy <= -1 || sx >= w || sy >= h) return 0;
         int x0 = (int)Math.Floor(sx), y0 = (int)Math.Floor(sy);
         double fx = sx - x0, fy = sy - y0;
-        double v00 = At(src, w, h, x0, y0), v01 = At(src, w, h, x0 + 1, y0);
-        double v10 = At(src, w, h, x0, y0 + 1), v11 = At(src, w, h, x0 + 1, y0 + 1);
-        double v = (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy;
-        return (byte)Math.Min(255, (int)(v + 0.5));
+        double v00, v01, v10, v11;
+        if ((uint)x0 < (uint)(w - 1) && (uint)y0 < (uint)(h - 1))
+        {
+            // Interior: all four neighbours exist.
+            int at = y0 * w + x0;
+            v00 = src[at];
+            v01 = src[at + 1];
+            v10 = src[at + w];
+            v11 = src[at + w + 1];
+        }
+        else
+        {
+            v00 = At(src, w, h, x0, y0);
+            v01 = At(src, w, h, x0 + 1, y0);
+            v10 = At(src, w, h, x0, y0 + 1);
+            v11 = At(src, w, h, x0 + 1, y0 + 1);
+        }
+        double top = v00 + (v01 - v00) * fx, bottom = v10 + (v11 - v10) * fx;
+        return (byte)Math.Min(255, (int)(top + (bottom - top) * fy + 0.5));
     }
 
     private static double At(ReadOnlySpan<byte> src, int w, int h, int x, int y) =>
