@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace AutoGradNet.Examples.FashionMnist;
+
+/// <summary>What a run leaves behind: a confusion matrix on the console, metrics.json and curves.png.</summary>
+public static class Reports
+{
+    public static void Write(TrainingResult result, Options options, IReadOnlyList<string> classNames, TextWriter log)
+    {
+        log.WriteLine();
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {result.TestAccuracy:P2} after {result.History.Count} epochs, {result.WallSeconds:F0} s wall time"));
+        log.WriteLine(ConfusionTable(result.Confusion, classNames));
+        var metricsPath = Path.Combine(result.OutputDirectory, "metrics.json");
+        File.WriteAllText(metricsPath, JsonSerializer.Serialize(new
+        {
+            options.Model,
+            options.Optimizer,
+            options.Epochs,
+            options.BatchSize,
+            options.LearningRate,
+            options.Seed,
+            options.Augment,
+            TestAccuracy = result.TestAccuracy,
+            WallSeconds = result.WallSeconds,
+            History = result.History,
+            ClassNames = classNames,
+            Confusion = Enumerable.Range(0, 10).Select(i => Enumerable.Range(0, 10).Select(j => result.Confusion[i, j]).ToArray()).ToArray(),
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        var plotPath = Path.Combine(result.OutputDirectory, "curves.png");
+        Plot(result.History, plotPath);
+        log.WriteLine($"wrote {Path.Combine(result.OutputDirectory, "model.safetensors")}, checkpoint.safetensors, {metricsPath} and {plotPath}");
+    }
+
+    /// <summary>Rows are true classes, columns predictions; the diagonal holds the correct ones.</summary>
+    public static string ConfusionTable(long[,] confusion, IReadOnlyList<string> classNames)
+    {
+        var sb = new System.Text.StringBuilder("confusion matrix (rows: true class, columns: predicted)\n");
+        sb.Append(new string(' ', 12));
+        for (int j = 0; j < 10; j++) sb.Append($"{j,6}");
+        sb.Append('\n');
+        for (int i = 0; i < 10; i++)
+        {
+            string name = classNames[i].Length > 11 ? classNames[i][..11] : classNames[i];
+            sb.Append($"{i} {name,-10}");
+            for (int j = 0; j < 10; j++) sb.Append($"{confusion[i, j],6}");
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Loss (left) and accuracy (right) per epoch, train and test.</summary>
+    public static void Plot(IReadOnlyList<EpochMetrics> history, string path)
+    {
+        var multi = new ScottPlot.Multiplot();
+        multi.AddPlots(2);
+        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
+        var loss = multi.GetPlot(0);
+        loss.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray()).LegendText = "train";
+        loss.Add.Scatter(epochs, history.Select(h => h.TestLoss).ToArray()).LegendText = "test";
+        loss.Title("cross-entropy loss");
+        loss.XLabel("epoch");
+        loss.ShowLegend();
+        var accuracy = multi.GetPlot(1);
+        accuracy.Add.Scatter(epochs, history.Select(h => 100 * h.TrainAccuracy).ToArray()).LegendText = "train";
+        accuracy.Add.Scatter(epochs, history.Select(h => 100 * h.TestAccuracy).ToArray()).LegendText = "test";
+        accuracy.Title("accuracy (%)");
+        accuracy.XLabel("epoch");
+        accuracy.ShowLegend(ScottPlot.Alignment.LowerRight);
+        multi.SavePng(path, 1100, 450);
+    }
+}
