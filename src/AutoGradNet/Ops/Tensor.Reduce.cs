@@ -17,7 +17,8 @@ public sealed partial class Tensor
         Array.Sort(result);
         for (int i = 1; i < result.Length; i++)
             if (result[i] == result[i - 1]) throw new ArgumentException($"{op}: dimension {result[i]} appears twice in [{string.Join(", ", dims)}]");
-        return result;
+        // A 0-d tensor accepts dim 0 / −1 (as PyTorch) but has no dimension to reduce: the reduction is over its one element.
+        return Rank == 0 ? [] : result;
     }
 
     /// <summary>
@@ -131,7 +132,13 @@ public sealed partial class Tensor
         var values = Alloc(outShape, DType, Device);
         var indices = Alloc((int[])outShape.Clone(), DType.Int64, Device);
         using (rows) Device.Backend.ArgReduceRows(rows, values, indices, outer, Math.Max(inner, 1), max);
-        if (Rank == 0 || !DType.IsFloatingPoint()) return (values, indices);
+        if (!DType.IsFloatingPoint()) return (values, indices);
+        if (Rank == 0)
+        {
+            // The single element is its own maximum: the gradient passes through (as PyTorch).
+            Tape.Record(values, max ? "MaxBackward" : "MinBackward", (g, _, _) => [g], [this]);
+            return (values, indices);
+        }
         int[] inShape = _shape;
         Tape.Record(values, max ? "MaxBackward" : "MinBackward", (g, s, _) =>
         {

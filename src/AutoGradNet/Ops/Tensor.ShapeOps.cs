@@ -115,6 +115,7 @@ public sealed partial class Tensor
         var perm = new int[Rank];
         for (int i = 0; i < Rank; i++) perm[i] = i;
         int a = ShapeUtil.NormalizeDim(dim0, Rank, "transpose"), b = ShapeUtil.NormalizeDim(dim1, Rank, "transpose");
+        if (Rank == 0) return Permute(perm); // dims 0 / −1 of a 0-d tensor name the tensor itself (as PyTorch)
         (perm[a], perm[b]) = (perm[b], perm[a]);
         return Permute(perm);
     }
