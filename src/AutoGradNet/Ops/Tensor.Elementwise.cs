@@ -88,7 +88,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>this ^ exponent elementwise, broadcasting.</summary>
-    /// <remarks>∂/∂a = b·a^(b−1); ∂/∂b = a^b·ln a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention).</remarks>
+    /// <remarks>
+    /// ∂/∂a = b·a^(b−1), taken as 0 where b = 0 (so 0⁰ does not give 0·∞); ∂/∂b = a^b·ln a, taken as 0 where a = 0 and
+    /// b ≥ 0 (PyTorch's conventions).
+    /// </remarks>
     public Tensor Pow(Tensor exponent)
     {
         var y = ZipKernel(this, exponent, new PowOperator(), "pow");
@@ -96,7 +99,14 @@ public sealed partial class Tensor
         return Tape.Record(y, "PowBackward", (g, s, need) =>
         {
             Tensor a = s[0], b = s[1], result = s[2];
-            Tensor? ga = need[0] ? g.Mul(b).Mul(a.Pow(b.Sub(1.0))).SumTo(sa) : null;
+            Tensor? ga = null;
+            if (need[0])
+            {
+                // NOTE: b·a^(b−1) is 0·∞ = NaN at a = 0, b = 0. Using exponent 1 where b = 0 gives b·a⁰ = 0 there, and
+                // keeps every intermediate finite, so second derivatives are not poisoned by an unused ∞ either.
+                var exponent = Where(b.Eq(0.0), OnesLike(b), b);
+                ga = g.Mul(b).Mul(a.Pow(exponent.Sub(1.0))).SumTo(sa);
+            }
             Tensor? gb = null;
             if (need[1])
             {

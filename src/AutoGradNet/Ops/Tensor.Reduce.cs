@@ -1,3 +1,5 @@
+using AutoGradNet.Kernels;
+
 namespace AutoGradNet;
 
 // Reductions over any set of dimensions. Primitive: sum and (arg)max/min; the rest are written from them.
@@ -183,8 +185,21 @@ public sealed partial class Tensor
         return centered.Mul(centered).Sum(dims, keepDim).Div(Math.Max(count - correction, 0));
     }
 
-    /// <summary>Standard deviation: √<see cref="Var"/>.</summary>
-    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false) => Var(dims, correction, keepDim).Sqrt();
+    /// <summary>Standard deviation: √<see cref="Var"/>. Where it is 0 the gradient is 0 (PyTorch's convention), not NaN.</summary>
+    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false)
+    {
+        var variance = Var(dims, correction, keepDim);
+        var y = MapKernel(variance, new SqrtOperator(), "std");
+        return Tape.Record(y, "StdBackward", (g, s, _) =>
+        {
+            // NOTE: √ has an infinite slope at 0; PyTorch's std_backward masks those entries to 0 (the subgradient of
+            // the kink std has where all values agree) instead of 0·∞ = NaN.
+            var std = s[0];
+            var zero = std.Eq(0.0);
+            var safe = Where(zero, OnesLike(std), std);
+            return [Where(zero, ZerosLike(g), g.Div(safe.Mul(2.0)))];
+        }, [variance], [y]);
+    }
 
     /// <summary>log Σ eˣ over <paramref name="dims"/>, computed stably (shifted by the maximum).</summary>
     public Tensor LogSumExp(int[]? dims, bool keepDim = false)
