@@ -97,11 +97,11 @@ public sealed partial class Tensor
     /// <summary>Minimum over <paramref name="dim"/>: values and the index of the first minimum (int64).</summary>
     public (Tensor Values, Tensor Indices) Min(int dim, bool keepDim = false) => ArgReduce(dim, keepDim, max: false);
 
-    /// <summary>Maximum of all elements; the gradient goes to the first maximal element.</summary>
-    public Tensor Max() => Reshape(-1).Max(0).Values;
+    /// <summary>Maximum of all elements; the gradient is shared evenly among tied maxima (as PyTorch's <c>max()</c>).</summary>
+    public Tensor Max() => Amax(null);
 
-    /// <summary>Minimum of all elements; the gradient goes to the first minimal element.</summary>
-    public Tensor Min() => Reshape(-1).Min(0).Values;
+    /// <summary>Minimum of all elements; the gradient is shared evenly among tied minima (as PyTorch's <c>min()</c>).</summary>
+    public Tensor Min() => Amin(null);
 
     /// <summary>Index of the maximum over <paramref name="dim"/>, or over the flattened tensor when null.</summary>
     public Tensor Argmax(int? dim = null, bool keepDim = false)
