@@ -215,15 +215,18 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// The p-norm over <paramref name="dims"/> (all when null): (Σ|x|ᵖ)^(1/p); p = ∞ gives max |x|.
+    /// The p-norm over <paramref name="dims"/> (all when null): (Σ|x|ᵖ)^(1/p) for any real p ≠ 0; p = ∞ gives max |x|,
+    /// p = −∞ min |x|, p = 0 the number of non-zeros (as <c>torch.linalg.vector_norm</c>).
     /// The gradient at a zero norm is 0 (PyTorch's convention), not NaN.
     /// </summary>
     public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false)
     {
         Check.Float(this, "norm");
-        if (!(p > 0)) throw new ArgumentException($"norm: p must be positive, got {p}");
+        if (double.IsNaN(p)) throw new ArgumentException("norm: p must be a number, got NaN");
         var reduced = ReduceDims(dims, "norm");
         if (double.IsPositiveInfinity(p)) return Abs().Amax(reduced, keepDim);
+        if (double.IsNegativeInfinity(p)) return Abs().Amin(reduced, keepDim);
+        if (p == 0) return Abs().Sign().Sum(reduced, keepDim); // a count: gradient 0 everywhere
         Tensor y;
         using (GradMode.NoGrad())
         {
