@@ -272,7 +272,8 @@ public static partial class OpTable
                 var sizes = s.Args[0] is int size ? ChunkSizesBySize(n, size) : s.Ints(0)!;
                 return JoinScaled(Reference.SplitSizes(r[0], d, sizes), d);
             },
-            (shape, v) => S("prop", [In(shape)], 1 + (v >> 3) % 3, v % shape.Length));
+            // Pieces of 1–3 on small shapes; on large ones at most ~4 pieces, so the row stays cheap.
+            (shape, v) => S("prop", [In(shape)], Math.Max(1 + (v >> 3) % 3, shape[v % shape.Length] / 4), v % shape.Length));
 
         yield return Row("chunk", fam, ["Chunk"],
             [S("3 of 5", [In(5, 3)], 3, 0), S("4 of 6", [In(2, 6)], 4, 1), S("2 of 5, dim -1", [In(2, 5)], 2, -1), S("more chunks than rows", [In(2, 3)], 5, 0)],
