@@ -32,7 +32,10 @@ public static class GradCheck
     public static bool Check(Func<Tensor[], Tensor> function, Tensor[] inputs, GradCheckOptions? options = null) =>
         Check(x => [function(x)], inputs, options);
 
-    /// <summary>Checks a multi-output function. Inputs that require grad are differentiated; others are constants.</summary>
+    /// <summary>
+    /// Checks a multi-output function. Inputs that require grad are differentiated; others are constants. When no
+    /// output requires grad, the numerical Jacobian must be exactly zero (PyTorch's rule).
+    /// </summary>
     public static bool Check(Func<Tensor[], Tensor[]> function, Tensor[] inputs, GradCheckOptions? options = null)
     {
         options ??= new GradCheckOptions();
@@ -42,7 +45,12 @@ public static class GradCheck
         ValidateOutputs(outputs);
         var differentiable = outputs.Where(o => o.RequiresGrad).ToArray();
         if (differentiable.Length == 0)
-            throw new GradCheckException("GradCheck: no output requires grad; the function does not depend differentiably on its inputs");
+        {
+            // As PyTorch: with no differentiable output (e.g. a gradient that is identically zero, checked by
+            // GradGradCheck), the function must be locally constant: every numerical derivative exactly 0.
+            CheckNumericallyConstant(function, inputs, diff, outputs, options);
+            return true;
+        }
 
         CheckZeroGradient(differentiable, inputs, diff);
         if (options.FastMode) CheckFast(function, inputs, diff, outputs, options);
@@ -146,6 +154,35 @@ public static class GradCheck
                                 $"Jacobian mismatch for output {o} (shape {outputs[o].Shape}) element {Describe(outputs[o], k)} " +
                                 $"with respect to input {i} (shape {inputs[i].Shape}) element {Describe(inputs[i], j)}: " +
                                 $"numerical {numerical:R}, analytical {a:R} (atol {options.Atol}, rtol {options.Rtol})");
+                    }
+                }
+            }
+        }
+    }
+
+    private static void CheckNumericallyConstant(Func<Tensor[], Tensor[]> function, Tensor[] inputs, int[] diff, Tensor[] outputs, GradCheckOptions options)
+    {
+        foreach (int i in diff)
+        {
+            var x = inputs[i].ToDoubleArray();
+            for (int j = 0; j < x.Length; j++)
+            {
+                double saved = x[j];
+                x[j] = saved + options.Eps;
+                var plus = Evaluate(function, inputs, i, x);
+                x[j] = saved - options.Eps;
+                var minus = Evaluate(function, inputs, i, x);
+                x[j] = saved;
+                for (int o = 0; o < outputs.Length; o++)
+                {
+                    if (!outputs[o].DType.IsFloatingPoint()) continue;
+                    for (int k = 0; k < plus[o].Length; k++)
+                    {
+                        double numerical = (plus[o][k] - minus[o][k]) / (2 * options.Eps);
+                        if (numerical != 0)
+                            throw new GradCheckException(
+                                $"no output requires grad, so the numerical gradient should be zero, but output {o} (shape {outputs[o].Shape}) element {Describe(outputs[o], k)} " +
+                                $"changes with input {i} (shape {inputs[i].Shape}) element {Describe(inputs[i], j)}: numerical derivative {numerical:R}");
                     }
                 }
             }

@@ -34,7 +34,16 @@ public readonly struct LogOperator : IUnaryOperator
 public readonly struct Log1pOperator : IUnaryOperator
 {
     /// <inheritdoc/>
-    public T Invoke<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.LogP1(x);
+    public T Invoke<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // NOTE: .NET's T.LogP1 is log(1 + x), which loses the digits of tiny x (log1p(1e-10f) = 0). Goldberg's trick:
+        // u = 1 + x is rounded, and log(u)·x/(u − 1) divides that rounding back out (a few ulp); u == 1 means
+        // log1p(x) = x to working precision. Infinite u (x = +∞) would give ∞/∞.
+        T u = T.One + x;
+        if (u == T.One) return x;
+        if (T.IsPositiveInfinity(u)) return u;
+        return T.Log(u) * (x / (u - T.One));
+    }
     /// <inheritdoc/>
     public void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Loops.Map(this, x, y);
 }

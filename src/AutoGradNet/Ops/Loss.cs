@@ -91,7 +91,7 @@ public static class Loss
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, Tensor? posWeight = null)
     {
         CheckSameShape(logits, target, "binary_cross_entropy_with_logits");
-        var softplusNeg = logits.Abs().Neg().Exp().Log1p().Add(logits.Neg().Relu()); // log(1 + e^(−x))
+        var softplusNeg = logits.Neg().LogOnePlusExp(); // log(1 + e^(−x)), with the right gradient at x = 0
         Tensor loss = posWeight is null
             ? logits.Mul(target.RSub(1.0)).Add(softplusNeg)
             : logits.Mul(target.RSub(1.0)).Add(softplusNeg.Mul(posWeight.Sub(1.0).Mul(target).Add(1.0)));

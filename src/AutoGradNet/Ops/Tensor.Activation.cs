@@ -44,10 +44,22 @@ public sealed partial class Tensor
     /// <summary>(1/β)·ln(1 + e^(βx)), and x itself where βx &gt; threshold (PyTorch's defaults β = 1, threshold = 20).</summary>
     public Tensor Softplus(double beta = 1.0, double threshold = 20.0)
     {
-        // NOTE: max(z, 0) + log1p(e^(−|z|)) equals log(1 + e^z) without overflow for large z.
         var z = Mul(beta);
-        var soft = z.Relu().Add(z.Abs().Neg().Exp().Log1p()).Div(beta);
-        return Where(z.Gt(threshold), this, soft);
+        return Where(z.Gt(threshold), this, z.LogOnePlusExp().Div(beta));
+    }
+
+    /// <summary>ln(1 + eˣ) without overflow, with the right gradient (σ(x)) everywhere, 0 included.</summary>
+    /// <remarks>
+    /// NOTE: max(x, 0) + log1p(e^(−|x|)) has the right values, but relu and abs both take the subgradient 0 at x = 0,
+    /// so its gradient there came out 0 instead of ½. Here each branch is smooth where it is selected: log1p(eˣ) for
+    /// x ≤ 0 and x + log1p(e^(−x)) for x &gt; 0, each fed a clamped input so the unselected branch stays finite (its zero
+    /// gradient would otherwise meet an overflow and give NaN).
+    /// </remarks>
+    internal Tensor LogOnePlusExp()
+    {
+        var low = Clamp(max: 0.0);
+        var high = Clamp(min: 0.0);
+        return Where(Gt(0.0), high.Add(high.Neg().Exp().Log1p()), low.Exp().Log1p());
     }
 
     /// <summary>Softmax over <paramref name="dim"/>: e^(x − max) / Σ e^(x − max).</summary>

@@ -35,18 +35,40 @@ public sealed partial class Tensor
     /// <summary>this ≥ other elementwise (bool).</summary>
     public Tensor Ge(Tensor other) => CompareKernel(other, new GeOperator(), "ge");
 
+    private Tensor CompareScalar<TOp>(double value, TOp op, string name) where TOp : struct, ICompareOperator
+    {
+        Check.Alive(this, name);
+        // NOTE: an int64 or bool tensor compared with a value its dtype cannot hold (0.5; 2 or −1 for bool) compares by
+        // value, as PyTorch promotes both sides to a float type; converting the value to the tensor's dtype would
+        // truncate it (int64 0 < 0.5 came out false).
+        bool representable = DType switch
+        {
+            DType.Bool => value is 0 or 1,
+            DType.Int64 => Math.Floor(value) == value && Math.Abs(value) < 9.2e18,
+            _ => true,
+        };
+        if (!representable)
+        {
+            using var wide = To(DType.Float64);
+            using var ws = Full([], value, DType.Float64, Device);
+            return wide.CompareKernel(ws, op, name);
+        }
+        using var s = ScalarOfMyType(value);
+        return CompareKernel(s, op, name);
+    }
+
     /// <summary>this == value elementwise (bool).</summary>
-    public Tensor Eq(double value) { using var s = ScalarOfMyType(value); return Eq(s); }
+    public Tensor Eq(double value) => CompareScalar(value, new EqOperator(), "eq");
     /// <summary>this ≠ value elementwise (bool).</summary>
-    public Tensor Ne(double value) { using var s = ScalarOfMyType(value); return Ne(s); }
+    public Tensor Ne(double value) => CompareScalar(value, new NeOperator(), "ne");
     /// <summary>this &lt; value elementwise (bool).</summary>
-    public Tensor Lt(double value) { using var s = ScalarOfMyType(value); return Lt(s); }
+    public Tensor Lt(double value) => CompareScalar(value, new LtOperator(), "lt");
     /// <summary>this ≤ value elementwise (bool).</summary>
-    public Tensor Le(double value) { using var s = ScalarOfMyType(value); return Le(s); }
+    public Tensor Le(double value) => CompareScalar(value, new LeOperator(), "le");
     /// <summary>this &gt; value elementwise (bool).</summary>
-    public Tensor Gt(double value) { using var s = ScalarOfMyType(value); return Gt(s); }
+    public Tensor Gt(double value) => CompareScalar(value, new GtOperator(), "gt");
     /// <summary>this ≥ value elementwise (bool).</summary>
-    public Tensor Ge(double value) { using var s = ScalarOfMyType(value); return Ge(s); }
+    public Tensor Ge(double value) => CompareScalar(value, new GeOperator(), "ge");
 
     /// <summary>Elementwise AND of two bool tensors (broadcasting).</summary>
     public Tensor LogicalAnd(Tensor other) => BoolLogic(other, and: true);

@@ -88,7 +88,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>this ^ exponent elementwise, broadcasting.</summary>
-    /// <remarks>∂/∂a = b·a^(b−1); ∂/∂b = a^b·ln a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention).</remarks>
+    /// <remarks>
+    /// ∂/∂a = b·a^(b−1), taken as 0 where b = 0 (so 0⁰ does not give 0·∞); ∂/∂b = a^b·ln a, taken as 0 where a = 0 and
+    /// b ≥ 0 (PyTorch's conventions).
+    /// </remarks>
     public Tensor Pow(Tensor exponent)
     {
         var y = ZipKernel(this, exponent, new PowOperator(), "pow");
@@ -96,7 +99,14 @@ public sealed partial class Tensor
         return Tape.Record(y, "PowBackward", (g, s, need) =>
         {
             Tensor a = s[0], b = s[1], result = s[2];
-            Tensor? ga = need[0] ? g.Mul(b).Mul(a.Pow(b.Sub(1.0))).SumTo(sa) : null;
+            Tensor? ga = null;
+            if (need[0])
+            {
+                // NOTE: b·a^(b−1) is 0·∞ = NaN at a = 0, b = 0. Using exponent 1 where b = 0 gives b·a⁰ = 0 there, and
+                // keeps every intermediate finite, so second derivatives are not poisoned by an unused ∞ either.
+                var exponent = Where(b.Eq(0.0), OnesLike(b), b);
+                ga = g.Mul(b).Mul(a.Pow(exponent.Sub(1.0))).SumTo(sa);
+            }
             Tensor? gb = null;
             if (need[1])
             {
@@ -208,13 +218,50 @@ public sealed partial class Tensor
         return Tape.Record(y, "ClampBackward", (g, s, _) => [g.Mul(s[0].Ge(lo).LogicalAnd(s[0].Le(hi)).To(g.DType))], [this], [this]);
     }
 
-    /// <summary>Clamp with tensor bounds (broadcasting): maximum(min) then minimum(max).</summary>
+    /// <summary>Clamp with tensor bounds (broadcasting all three): min(max(x, min), max), as PyTorch's <c>clamp(Tensor, Tensor)</c>.</summary>
+    /// <remarks>
+    /// Gradients follow PyTorch: x gets it where min ≤ x ≤ max (a value on a bound counts as inside, as for scalar bounds),
+    /// min where x &lt; min &lt; max, and max where x &gt; max or max &lt; min. (Composing maximum and minimum would split
+    /// the gradient ½–½ between x and a bound it touches.)
+    /// </remarks>
     public Tensor Clamp(Tensor? min, Tensor? max)
     {
-        var result = this;
-        if (min is not null) result = result.Maximum(min);
-        if (max is not null) result = result.Minimum(max);
-        return result;
+        if (min is null && max is null) throw new ArgumentException("clamp: at least one of min and max must be given");
+        var y = min is null ? this : ZipKernel(this, min, new MaximumOperator(), "clamp");
+        if (max is not null)
+        {
+            var lowered = y;
+            y = ZipKernel(lowered, max, new MinimumOperator(), "clamp");
+            if (!ReferenceEquals(lowered, this)) lowered.Dispose();
+        }
+        var inputs = new List<Tensor> { this };
+        if (min is not null) inputs.Add(min);
+        if (max is not null) inputs.Add(max);
+        int[][] shapes = inputs.Select(t => t._shape).ToArray();
+        bool hasMin = min is not null, hasMax = max is not null;
+        return Tape.Record(y, "ClampBackward", (g, s, need) =>
+        {
+            Tensor x = s[0];
+            Tensor? lo = hasMin ? s[1] : null, hi = hasMax ? s[^1] : null;
+            var zero = ZerosLike(g);
+            var grads = new Tensor?[s.Length];
+            if (need[0])
+            {
+                Tensor inside = lo is null ? x.Le(hi!) : hi is null ? x.Ge(lo) : x.Ge(lo).LogicalAnd(x.Le(hi));
+                grads[0] = Where(inside, g, zero).SumTo(shapes[0]);
+            }
+            if (lo is not null && need[1])
+            {
+                var below = hi is null ? x.Lt(lo) : x.Lt(lo).LogicalAnd(lo.Lt(hi));
+                grads[1] = Where(below, g, zero).SumTo(shapes[1]);
+            }
+            if (hi is not null && need[s.Length - 1])
+            {
+                var above = lo is null ? x.Gt(hi) : x.Gt(hi).LogicalOr(hi.Lt(lo));
+                grads[^1] = Where(above, g, zero).SumTo(shapes[^1]);
+            }
+            return grads;
+        }, inputs.ToArray(), inputs.ToArray());
     }
 
     /// <summary>x².</summary>

@@ -1,3 +1,5 @@
+using AutoGradNet.Kernels;
+
 namespace AutoGradNet;
 
 // Reductions over any set of dimensions. Primitive: sum and (arg)max/min; the rest are written from them.
@@ -17,7 +19,8 @@ public sealed partial class Tensor
         Array.Sort(result);
         for (int i = 1; i < result.Length; i++)
             if (result[i] == result[i - 1]) throw new ArgumentException($"{op}: dimension {result[i]} appears twice in [{string.Join(", ", dims)}]");
-        return result;
+        // A 0-d tensor accepts dim 0 / −1 (as PyTorch) but has no dimension to reduce: the reduction is over its one element.
+        return Rank == 0 ? [] : result;
     }
 
     /// <summary>
@@ -94,11 +97,11 @@ public sealed partial class Tensor
     /// <summary>Minimum over <paramref name="dim"/>: values and the index of the first minimum (int64).</summary>
     public (Tensor Values, Tensor Indices) Min(int dim, bool keepDim = false) => ArgReduce(dim, keepDim, max: false);
 
-    /// <summary>Maximum of all elements; the gradient goes to the first maximal element.</summary>
-    public Tensor Max() => Reshape(-1).Max(0).Values;
+    /// <summary>Maximum of all elements; the gradient is shared evenly among tied maxima (as PyTorch's <c>max()</c>).</summary>
+    public Tensor Max() => Amax(null);
 
-    /// <summary>Minimum of all elements; the gradient goes to the first minimal element.</summary>
-    public Tensor Min() => Reshape(-1).Min(0).Values;
+    /// <summary>Minimum of all elements; the gradient is shared evenly among tied minima (as PyTorch's <c>min()</c>).</summary>
+    public Tensor Min() => Amin(null);
 
     /// <summary>Index of the maximum over <paramref name="dim"/>, or over the flattened tensor when null.</summary>
     public Tensor Argmax(int? dim = null, bool keepDim = false)
@@ -131,7 +134,13 @@ public sealed partial class Tensor
         var values = Alloc(outShape, DType, Device);
         var indices = Alloc((int[])outShape.Clone(), DType.Int64, Device);
         using (rows) Device.Backend.ArgReduceRows(rows, values, indices, outer, Math.Max(inner, 1), max);
-        if (Rank == 0 || !DType.IsFloatingPoint()) return (values, indices);
+        if (!DType.IsFloatingPoint()) return (values, indices);
+        if (Rank == 0)
+        {
+            // The single element is its own maximum: the gradient passes through (as PyTorch).
+            Tape.Record(values, max ? "MaxBackward" : "MinBackward", (g, _, _) => [g], [this]);
+            return (values, indices);
+        }
         int[] inShape = _shape;
         Tape.Record(values, max ? "MaxBackward" : "MinBackward", (g, s, _) =>
         {
@@ -176,8 +185,21 @@ public sealed partial class Tensor
         return centered.Mul(centered).Sum(dims, keepDim).Div(Math.Max(count - correction, 0));
     }
 
-    /// <summary>Standard deviation: √<see cref="Var"/>.</summary>
-    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false) => Var(dims, correction, keepDim).Sqrt();
+    /// <summary>Standard deviation: √<see cref="Var"/>. Where it is 0 the gradient is 0 (PyTorch's convention), not NaN.</summary>
+    public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false)
+    {
+        var variance = Var(dims, correction, keepDim);
+        var y = MapKernel(variance, new SqrtOperator(), "std");
+        return Tape.Record(y, "StdBackward", (g, s, _) =>
+        {
+            // NOTE: √ has an infinite slope at 0; PyTorch's std_backward masks those entries to 0 (the subgradient of
+            // the kink std has where all values agree) instead of 0·∞ = NaN.
+            var std = s[0];
+            var zero = std.Eq(0.0);
+            var safe = Where(zero, OnesLike(std), std);
+            return [Where(zero, ZerosLike(g), g.Div(safe.Mul(2.0)))];
+        }, [variance], [y]);
+    }
 
     /// <summary>log Σ eˣ over <paramref name="dims"/>, computed stably (shifted by the maximum).</summary>
     public Tensor LogSumExp(int[]? dims, bool keepDim = false)
@@ -193,15 +215,18 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// The p-norm over <paramref name="dims"/> (all when null): (Σ|x|ᵖ)^(1/p); p = ∞ gives max |x|.
+    /// The p-norm over <paramref name="dims"/> (all when null): (Σ|x|ᵖ)^(1/p) for any real p ≠ 0; p = ∞ gives max |x|,
+    /// p = −∞ min |x|, p = 0 the number of non-zeros (as <c>torch.linalg.vector_norm</c>).
     /// The gradient at a zero norm is 0 (PyTorch's convention), not NaN.
     /// </summary>
     public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false)
     {
         Check.Float(this, "norm");
-        if (!(p > 0)) throw new ArgumentException($"norm: p must be positive, got {p}");
+        if (double.IsNaN(p)) throw new ArgumentException("norm: p must be a number, got NaN");
         var reduced = ReduceDims(dims, "norm");
         if (double.IsPositiveInfinity(p)) return Abs().Amax(reduced, keepDim);
+        if (double.IsNegativeInfinity(p)) return Abs().Amin(reduced, keepDim);
+        if (p == 0) return Abs().Sign().Sum(reduced, keepDim); // a count: gradient 0 everywhere
         Tensor y;
         using (GradMode.NoGrad())
         {

@@ -150,6 +150,7 @@ public sealed partial class Tensor
         var perm = new int[Rank];
         for (int i = 0; i < Rank; i++) perm[i] = i;
         int a = ShapeUtil.NormalizeDim(dim0, Rank, "transpose"), b = ShapeUtil.NormalizeDim(dim1, Rank, "transpose");
+        if (Rank == 0) return Permute(perm); // dims 0 / −1 of a 0-d tensor name the tensor itself (as PyTorch)
         (perm[a], perm[b]) = (perm[b], perm[a]);
         return Permute(perm);
     }
@@ -315,6 +316,7 @@ public sealed partial class Tensor
     /// <summary>
     /// Pads with a constant. <paramref name="pad"/> lists (before, after) pairs starting from the last dim, as
     /// PyTorch's <c>F.pad</c>: (left, right) pads the last dim, (left, right, top, bottom) the last two.
+    /// Negative amounts remove elements from that side (as <c>F.pad</c>).
     /// </summary>
     public Tensor Pad(int[] pad, double value = 0)
     {
@@ -325,15 +327,23 @@ public sealed partial class Tensor
         var starts = new int[Rank];
         var steps = new int[Rank];
         Array.Fill(steps, 1);
+        var source = this;
         for (int i = 0; i < pad.Length / 2; i++)
         {
             int d = Rank - 1 - i;
-            int before = pad[2 * i], after = pad[2 * i + 1];
-            if (before < 0 || after < 0) throw new ArgumentException($"pad: negative padding [{string.Join(", ", pad)}] is not supported; use Slice");
-            full[d] += before + after;
-            starts[d] = before;
+            int before = pad[2 * i], after = pad[2 * i + 1], size = _shape[d];
+            if (size + before + after < 0)
+                throw new ArgumentException($"pad: padding [{string.Join(", ", pad)}] makes dimension {d} of size {size} negative (shape {Shape})");
+            if (before < 0 || after < 0)
+            {
+                // Crop first: keep input positions [max(−before, 0), size − max(−after, 0)), possibly none.
+                int start = Math.Min(Math.Max(-before, 0), size), end = Math.Max(size - Math.Max(-after, 0), start);
+                source = source.Narrow(d, start, end - start);
+            }
+            full[d] = size + before + after;
+            starts[d] = Math.Max(before, 0);
         }
-        return Embed(this, full, starts, steps, value);
+        return Embed(source, full, starts, steps, value);
     }
 
     // ---- joining and splitting ---------------------------------------------------------------------------

@@ -124,8 +124,10 @@ internal sealed partial class CpuBackend
 
     private static int CheckIndex(long index, int size, string op)
     {
-        if (index < -size || index >= size)
-            throw new IndexOutOfRangeException($"{op}: index {index} is out of bounds for a dimension of size {size}");
-        return (int)(index < 0 ? index + size : index);
+        // As PyTorch, these ops take indices in [0, size): a negative index is an error, not a count from the end
+        // (a −1 "ignore" sentinel would otherwise silently pick the last entry).
+        if (index < 0 || index >= size)
+            throw new IndexOutOfRangeException($"{op}: index {index} is out of bounds for a dimension of size {size} (expected 0..{size - 1})");
+        return (int)index;
     }
 }
