@@ -104,10 +104,22 @@ public class MemoryTests
         Assert.Equal(start, Live);
         using (var p = Functional.MaxPool2d(x, 2)) { }
         Assert.Equal(start, Live);
-        using (var a = Functional.AvgPool2d(x, 2)) { }
+        using (var avg = Functional.AvgPool2d(x, 2)) { }
         Assert.Equal(start, Live);
         using (var n = Functional.BatchNorm(x, null, null, training: true)) { }
         Assert.Equal(start, Live);
+        var a = Tensor.Ones(4, 4);
+        var target = Tensor.From(new long[] { 0, 1, 2, 3 });
+        long withInputs = Live;
+        using (var c = a.Matmul(a)) { }
+        using (var l = Tensor.Linear(a, a, a[0])) { }
+        using (var ce = Loss.CrossEntropy(a, target)) { }
+        using (var sm = a.Softmax(1))
+        using (var half = sm.Div(2.0))
+        using (var v = half.Var()) { }
+        Assert.Equal(withInputs, Live);
+        a.Dispose();
+        target.Dispose();
         x.Dispose();
         w.Dispose();
         Assert.Equal(before, Live);

@@ -31,8 +31,8 @@ public static partial class Functional
     public static Tensor Unfold(Tensor input, Ints kernelSize, Ints? dilation = null, Ints? padding = null, Ints? stride = null)
     {
         const string op = "unfold";
-        Check.Float(input, op);
-        Check.Rank(input, 4, 4, op);
+        Guard.Float(input, op);
+        Guard.Rank(input, 4, 4, op);
         var (g, _) = Geometry(input.Shape.ToArray()[2..], kernelSize.For(2, op, "kernel size"), (stride ?? 1).For(2, op, "stride"),
             (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
         return UnfoldNd(input, g);
@@ -42,8 +42,8 @@ public static partial class Functional
     public static Tensor Fold(Tensor input, Ints outputSize, Ints kernelSize, Ints? dilation = null, Ints? padding = null, Ints? stride = null)
     {
         const string op = "fold";
-        Check.Float(input, op);
-        Check.Rank(input, 3, 3, op);
+        Guard.Float(input, op);
+        Guard.Rank(input, 3, 3, op);
         var size = outputSize.For(2, op, "output size");
         var k = kernelSize.For(2, op, "kernel size");
         var (g, _) = Geometry(size, k, (stride ?? 1).For(2, op, "stride"), (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
@@ -97,8 +97,8 @@ public static partial class Functional
     {
         return Tensor.Composite(() =>
         {
-            Check.Compatible(input, weight, op);
-            Check.Float(input, op);
+            Guard.Compatible(input, weight, op);
+            Guard.Float(input, op);
             bool unbatched = input.Rank == rank + 1;
             if (input.Rank != rank + 2 && !unbatched)
                 throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}] (or {rank + 1} unbatched), got {input.Shape}");
@@ -151,8 +151,8 @@ public static partial class Functional
     {
         return Tensor.Composite(() =>
         {
-            Check.Compatible(input, weight, op);
-            Check.Float(input, op);
+            Guard.Compatible(input, weight, op);
+            Guard.Float(input, op);
             bool unbatched = input.Rank == rank + 1;
             if (input.Rank != rank + 2 && !unbatched)
                 throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");

@@ -39,7 +39,7 @@ public static partial class Functional
         return Tensor.Composite(() =>
         {
             const string op = "batch_norm";
-            Check.Float(input, op);
+            Guard.Float(input, op);
             if (input.Rank < 2) throw new ArgumentException($"{op}: expected input [N, C] or [N, C, …], got {input.Shape}");
             int channels = input.Size(1);
             CheckChannelParam(runningMean, channels, "running mean", op);
@@ -83,7 +83,7 @@ public static partial class Functional
         return Tensor.Composite(() =>
         {
             const string op = "layer_norm";
-            Check.Float(input, op);
+            Guard.Float(input, op);
             int k = normalizedShape.Length;
             if (k == 0 || k > input.Rank || !input.Shape.ToArray()[^k..].SequenceEqual(normalizedShape))
                 throw new ArgumentException($"{op}: normalized shape {ShapeUtil.Format(normalizedShape)} does not end the input shape {input.Shape}");
@@ -111,7 +111,7 @@ public static partial class Functional
         return Tensor.Composite(() =>
         {
             const string op = "instance_norm";
-            Check.Float(input, op);
+            Guard.Float(input, op);
             if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
             int count = input.Numel / Math.Max(input.Size(0) * input.Size(1), 1);
             if (count <= 1) throw new ArgumentException($"{op}: expected more than 1 spatial element per channel, got input of shape {input.Shape}");
@@ -128,7 +128,7 @@ public static partial class Functional
         return Tensor.Composite(() =>
         {
             const string op = "group_norm";
-            Check.Float(input, op);
+            Guard.Float(input, op);
             if (input.Rank < 2) throw new ArgumentException($"{op}: expected [N, C, …], got {input.Shape}");
             int n = input.Size(0), channels = input.Size(1);
             if (numGroups <= 0 || channels % numGroups != 0)
@@ -151,7 +151,7 @@ public static partial class Functional
         return Tensor.Composite(() =>
         {
             const string op = "local_response_norm";
-            Check.Float(input, op);
+            Guard.Float(input, op);
             if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
             if (size <= 0) throw new ArgumentException($"{op}: size must be positive, got {size}");
             int channels = input.Size(1);
@@ -188,7 +188,7 @@ public static partial class Functional
     {
         return Tensor.Composite(() =>
         {
-            Check.Float(input, op);
+            Guard.Float(input, op);
             if (!(p is >= 0 and <= 1)) throw new ArgumentException($"{op}: probability must be in [0, 1], got {p}");
             if (!training || p == 0) return input;
             if (p == 1) return input.Mul(0.0);

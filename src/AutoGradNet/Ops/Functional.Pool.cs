@@ -48,7 +48,7 @@ public static partial class Functional
     private static (Tensor Input, bool Unbatched, int[] Kernel, int[] Stride, int[] Padding, int[] Dilation) PoolArgs(
         Tensor input, Ints kernelSize, Ints? strideArg, Ints? paddingArg, Ints? dilationArg, int rank, string op)
     {
-        Check.Float(input, op);
+        Guard.Float(input, op);
         bool unbatched = input.Rank == rank + 1;
         if (input.Rank != rank + 2 && !unbatched)
             throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");
@@ -199,7 +199,7 @@ public static partial class Functional
     {
         return Tensor.Composite(() =>
         {
-            Check.Float(input, op);
+            Guard.Float(input, op);
             if (input.Rank != rank + 2 && input.Rank != rank + 1)
                 throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2}, got {input.Shape}");
             var outputSize = outputSizeArg.For(rank, op, "output size");
@@ -233,7 +233,7 @@ public static partial class Functional
         return Tensor.Composite(() =>
         {
             const string op = "adaptive_max_pool2d";
-            Check.Float(input, op);
+            Guard.Float(input, op);
             bool unbatched = input.Rank == 3;
             if (input.Rank != 4 && !unbatched) throw new ArgumentException($"{op}: expected input of rank 3 or 4, got {input.Shape}");
             var x = unbatched ? input.Unsqueeze(0) : input;
@@ -262,7 +262,7 @@ public static partial class Functional
     {
         return Tensor.Composite(() =>
         {
-            Check.Float(input, "global_avg_pool");
+            Guard.Float(input, "global_avg_pool");
             if (input.Rank < 3) throw new ArgumentException($"global_avg_pool: expected [N, C, spatial…], got {input.Shape}");
             return input.Mean(Enumerable.Range(2, input.Rank - 2).ToArray(), keepDim: true);
         });

@@ -28,40 +28,46 @@ public static class Loss
     /// <remarks>loss = (1 − ε)·(−log pₜ) + ε·mean_c(−log p_c), with log p = log_softmax over dim 1.</remarks>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
     {
-        const string name = "cross_entropy";
-        if (labelSmoothing is < 0 or > 1) throw new ArgumentException($"{name}: label smoothing must be in [0, 1], got {labelSmoothing}");
-        CheckClassInputs(logits, target, name);
-        var logp = logits.LogSoftmax(1);
-        var nll = NllLoss(logp, target, Reduction.None);
-        if (labelSmoothing > 0)
+        return Tensor.Composite(() =>
         {
-            var smooth = logp.Mean(1).Neg();
-            nll = nll.Mul(1 - labelSmoothing).Add(smooth.Mul(labelSmoothing));
-        }
-        return Reduce(nll, reduction);
+            const string name = "cross_entropy";
+            if (labelSmoothing is < 0 or > 1) throw new ArgumentException($"{name}: label smoothing must be in [0, 1], got {labelSmoothing}");
+            CheckClassInputs(logits, target, name);
+            var logp = logits.LogSoftmax(1);
+            var nll = NllLoss(logp, target, Reduction.None);
+            if (labelSmoothing > 0)
+            {
+                var smooth = logp.Mean(1).Neg();
+                nll = nll.Mul(1 - labelSmoothing).Add(smooth.Mul(labelSmoothing));
+            }
+            return Reduce(nll, reduction);
+        });
     }
 
     /// <summary>Negative log-likelihood: −input[n, target[n]] for log-probabilities [N, C] (or [N, C, d1, …]).</summary>
     public static Tensor NllLoss(Tensor logProbs, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        const string name = "nll_loss";
-        CheckClassInputs(logProbs, target, name);
-        int classes = logProbs.Size(1);
-        using (GradMode.NoGrad())
+        return Tensor.Composite(() =>
         {
-            using var bad = target.Lt(0.0).LogicalOr(target.Ge(classes));
-            using var anyBad = bad.To(DType.Int64).Sum();
-            if (anyBad.Item() > 0)
-                throw new ArgumentException($"{name}: target holds class indices outside [0, {classes}) for input of shape {logProbs.Shape}");
-        }
-        var picked = logProbs.Gather(1, target.Unsqueeze(1)).Squeeze(1).Neg();
-        return Reduce(picked, reduction);
+            const string name = "nll_loss";
+            CheckClassInputs(logProbs, target, name);
+            int classes = logProbs.Size(1);
+            using (GradMode.NoGrad())
+            {
+                using var bad = target.Lt(0.0).LogicalOr(target.Ge(classes));
+                using var anyBad = bad.To(DType.Int64).Sum();
+                if (anyBad.Item() > 0)
+                    throw new ArgumentException($"{name}: target holds class indices outside [0, {classes}) for input of shape {logProbs.Shape}");
+            }
+            var picked = logProbs.Gather(1, target.Unsqueeze(1)).Squeeze(1).Neg();
+            return Reduce(picked, reduction);
+        });
     }
 
     private static void CheckClassInputs(Tensor input, Tensor target, string name)
     {
-        Check.Float(input, name);
-        Check.Index(target, name);
+        Guard.Float(input, name);
+        Guard.Index(target, name);
         if (input.Rank < 2)
             throw new ArgumentException($"{name}: input must be [N, C] or [N, C, d1, …], got {input.Shape}");
         var expected = new List<int> { input.Size(0) };
@@ -73,16 +79,22 @@ public static class Loss
     /// <summary>Mean squared error (input − target)².</summary>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        CheckSameShape(input, target, "mse_loss");
-        var d = input.Sub(target);
-        return Reduce(d.Mul(d), reduction);
+        return Tensor.Composite(() =>
+        {
+            CheckSameShape(input, target, "mse_loss");
+            var d = input.Sub(target);
+            return Reduce(d.Mul(d), reduction);
+        });
     }
 
     /// <summary>Mean absolute error |input − target|.</summary>
     public static Tensor L1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        CheckSameShape(input, target, "l1_loss");
-        return Reduce(input.Sub(target).Abs(), reduction);
+        return Tensor.Composite(() =>
+        {
+            CheckSameShape(input, target, "l1_loss");
+            return Reduce(input.Sub(target).Abs(), reduction);
+        });
     }
 
     /// <summary>
@@ -90,18 +102,21 @@ public static class Loss
     /// </summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, Tensor? posWeight = null)
     {
-        CheckSameShape(logits, target, "binary_cross_entropy_with_logits");
-        var softplusNeg = logits.Neg().LogOnePlusExp(); // log(1 + e^(−x)), with the right gradient at x = 0
-        Tensor loss = posWeight is null
-            ? logits.Mul(target.RSub(1.0)).Add(softplusNeg)
-            : logits.Mul(target.RSub(1.0)).Add(softplusNeg.Mul(posWeight.Sub(1.0).Mul(target).Add(1.0)));
-        return Reduce(loss, reduction);
+        return Tensor.Composite(() =>
+        {
+            CheckSameShape(logits, target, "binary_cross_entropy_with_logits");
+            var softplusNeg = logits.Neg().LogOnePlusExp(); // log(1 + e^(−x)), with the right gradient at x = 0
+            Tensor loss = posWeight is null
+                ? logits.Mul(target.RSub(1.0)).Add(softplusNeg)
+                : logits.Mul(target.RSub(1.0)).Add(softplusNeg.Mul(posWeight.Sub(1.0).Mul(target).Add(1.0)));
+            return Reduce(loss, reduction);
+        });
     }
 
     private static void CheckSameShape(Tensor input, Tensor target, string name)
     {
-        Check.Compatible(input, target, name);
-        Check.Float(input, name);
+        Guard.Compatible(input, target, name);
+        Guard.Float(input, name);
         if (!ShapeUtil.SequenceEqual(input.ShapeArray, target.ShapeArray))
             throw new ArgumentException($"{name}: input shape {input.Shape} and target shape {target.Shape} differ");
     }

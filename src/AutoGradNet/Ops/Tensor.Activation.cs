@@ -13,10 +13,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>x for x &gt; 0, slope·x otherwise.</summary>
-    public Tensor LeakyRelu(double negativeSlope = 0.01) => Where(Gt(0.0), this, Mul(negativeSlope));
+    public Tensor LeakyRelu(double negativeSlope = 0.01) => Composite(() => Where(Gt(0.0), this, Mul(negativeSlope)));
 
     /// <summary>x for x &gt; 0, α(eˣ − 1) otherwise.</summary>
-    public Tensor Elu(double alpha = 1.0) => Where(Gt(0.0), this, Clamp(max: 0.0).Exp().Sub(1.0).Mul(alpha));
+    public Tensor Elu(double alpha = 1.0) => Composite(() => Where(Gt(0.0), this, Clamp(max: 0.0).Exp().Sub(1.0).Mul(alpha)));
 
     /// <summary>1 / (1 + e⁻ˣ).</summary>
     public Tensor Sigmoid()
@@ -36,16 +36,22 @@ public sealed partial class Tensor
     /// <remarks>exact: 0.5·x·(1 + erf(x/√2)); tanh: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).</remarks>
     public Tensor Gelu(bool tanhApproximation = false)
     {
-        if (!tanhApproximation) return Mul(Mul(1 / Math.Sqrt(2)).Erf().Add(1.0)).Mul(0.5);
-        var inner = Add(Pow(3.0).Mul(0.044715)).Mul(Math.Sqrt(2 / Math.PI));
-        return Mul(inner.Tanh().Add(1.0)).Mul(0.5);
+        return Composite(() =>
+        {
+            if (!tanhApproximation) return Mul(Mul(1 / Math.Sqrt(2)).Erf().Add(1.0)).Mul(0.5);
+            var inner = Add(Pow(3.0).Mul(0.044715)).Mul(Math.Sqrt(2 / Math.PI));
+            return Mul(inner.Tanh().Add(1.0)).Mul(0.5);
+        });
     }
 
     /// <summary>(1/β)·ln(1 + e^(βx)), and x itself where βx &gt; threshold (PyTorch's defaults β = 1, threshold = 20).</summary>
     public Tensor Softplus(double beta = 1.0, double threshold = 20.0)
     {
-        var z = Mul(beta);
-        return Where(z.Gt(threshold), this, z.LogOnePlusExp().Div(beta));
+        return Composite(() =>
+        {
+            var z = Mul(beta);
+            return Where(z.Gt(threshold), this, z.LogOnePlusExp().Div(beta));
+        });
     }
 
     /// <summary>ln(1 + eˣ) without overflow, with the right gradient (σ(x)) everywhere, 0 included.</summary>
@@ -65,17 +71,23 @@ public sealed partial class Tensor
     /// <summary>Softmax over <paramref name="dim"/>: e^(x − max) / Σ e^(x − max).</summary>
     public Tensor Softmax(int dim)
     {
-        Check.Float(this, "softmax");
-        using var max = RowMaxForStability(dim);
-        var e = Sub(max).Exp();
-        return e.Div(e.Sum([dim], keepDim: true));
+        return Composite(() =>
+        {
+            Guard.Float(this, "softmax");
+            using var max = RowMaxForStability(dim);
+            var e = Sub(max).Exp();
+            return e.Div(e.Sum([dim], keepDim: true));
+        });
     }
 
     /// <summary>log softmax over <paramref name="dim"/>: x − logsumexp(x).</summary>
     public Tensor LogSoftmax(int dim)
     {
-        Check.Float(this, "log_softmax");
-        return Sub(LogSumExp([dim], keepDim: true));
+        return Composite(() =>
+        {
+            Guard.Float(this, "log_softmax");
+            return Sub(LogSumExp([dim], keepDim: true));
+        });
     }
 
     /// <summary>The detached maximum over dims with −∞ rows replaced by 0, the usual shift for exp-sums.</summary>

@@ -7,7 +7,7 @@ public sealed partial class Tensor
 {
     private Tensor CompareKernel<TOp>(Tensor other, TOp op, string name) where TOp : struct, ICompareOperator
     {
-        Check.Compatible(this, other, name);
+        Guard.Compatible(this, other, name);
         var shape = ShapeUtil.Broadcast(_shape, other._shape, name);
         var y = Alloc(shape, DType.Bool, Device);
         if (DType == DType.Bool)
@@ -37,7 +37,7 @@ public sealed partial class Tensor
 
     private Tensor CompareScalar<TOp>(double value, TOp op, string name) where TOp : struct, ICompareOperator
     {
-        Check.Alive(this, name);
+        Guard.Alive(this, name);
         // NOTE: an int64 or bool tensor compared with a value its dtype cannot hold (0.5; 2 or −1 for bool) compares by
         // value, as PyTorch promotes both sides to a float type; converting the value to the tensor's dtype would
         // truncate it (int64 0 < 0.5 came out false).

@@ -8,7 +8,7 @@ public sealed partial class Tensor
 {
     internal static Tensor MapKernel<TOp>(Tensor x, TOp op, string name) where TOp : struct, IUnaryOperator
     {
-        Check.Float(x, name);
+        Guard.Float(x, name);
         var y = EmptyLike(x);
         x.Device.Backend.Map(x, y, op);
         return y;
@@ -16,8 +16,8 @@ public sealed partial class Tensor
 
     internal static Tensor ZipKernel<TOp>(Tensor a, Tensor b, TOp op, string name) where TOp : struct, IBinaryOperator
     {
-        Check.Compatible(a, b, name);
-        Check.Float(a, name);
+        Guard.Compatible(a, b, name);
+        Guard.Float(a, name);
         var shape = ShapeUtil.Broadcast(a._shape, b._shape, name);
         var y = Alloc(shape, a.DType, a.Device);
         a.Device.Backend.Zip(a.BroadcastView(shape), b.BroadcastView(shape), y, op);
@@ -58,7 +58,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>this + alpha·other (PyTorch's <c>add(other, alpha=...)</c>).</summary>
-    public Tensor Add(Tensor other, double alpha) => alpha == 1 ? Add(other) : Add(other.Mul(alpha));
+    public Tensor Add(Tensor other, double alpha) => Composite(() => alpha == 1 ? Add(other) : Add(other.Mul(alpha)));
 
     /// <summary>this − other, broadcasting.</summary>
     public Tensor Sub(Tensor other)
@@ -155,7 +155,11 @@ public sealed partial class Tensor
     public Tensor Mul(double value) => Affine(value, 0, "MulBackward");
 
     /// <summary>this / value (true division, rounded like a tensor division).</summary>
-    public Tensor Div(double value) => Div(ScalarLike(value));
+    public Tensor Div(double value)
+    {
+        using var divisor = ScalarLike(value);
+        return Div(divisor);
+    }
 
     /// <summary>this ^ exponent for a constant exponent.</summary>
     public Tensor Pow(double exponent)
@@ -169,7 +173,11 @@ public sealed partial class Tensor
     public Tensor RSub(double value) => Affine(-1, value, "RsubBackward");
 
     /// <summary>value / this.</summary>
-    public Tensor RDiv(double value) => ScalarLike(value).Div(this);
+    public Tensor RDiv(double value)
+    {
+        using var numerator = ScalarLike(value);
+        return numerator.Div(this);
+    }
 
     private Tensor ScalarLike(double value) => Full([], value, DType, Device);
 
@@ -226,42 +234,45 @@ public sealed partial class Tensor
     /// </remarks>
     public Tensor Clamp(Tensor? min, Tensor? max)
     {
-        if (min is null && max is null) throw new ArgumentException("clamp: at least one of min and max must be given");
-        var y = min is null ? this : ZipKernel(this, min, new MaximumOperator(), "clamp");
-        if (max is not null)
+        return Composite(() =>
         {
-            var lowered = y;
-            y = ZipKernel(lowered, max, new MinimumOperator(), "clamp");
-            if (!ReferenceEquals(lowered, this)) lowered.Dispose();
-        }
-        var inputs = new List<Tensor> { this };
-        if (min is not null) inputs.Add(min);
-        if (max is not null) inputs.Add(max);
-        int[][] shapes = inputs.Select(t => t._shape).ToArray();
-        bool hasMin = min is not null, hasMax = max is not null;
-        return Tape.Record(y, "ClampBackward", (g, s, need) =>
-        {
-            Tensor x = s[0];
-            Tensor? lo = hasMin ? s[1] : null, hi = hasMax ? s[^1] : null;
-            var zero = ZerosLike(g);
-            var grads = new Tensor?[s.Length];
-            if (need[0])
+            if (min is null && max is null) throw new ArgumentException("clamp: at least one of min and max must be given");
+            var y = min is null ? this : ZipKernel(this, min, new MaximumOperator(), "clamp");
+            if (max is not null)
             {
-                Tensor inside = lo is null ? x.Le(hi!) : hi is null ? x.Ge(lo) : x.Ge(lo).LogicalAnd(x.Le(hi));
-                grads[0] = Where(inside, g, zero).SumTo(shapes[0]);
+                var lowered = y;
+                y = ZipKernel(lowered, max, new MinimumOperator(), "clamp");
+                if (!ReferenceEquals(lowered, this)) lowered.Dispose();
             }
-            if (lo is not null && need[1])
+            var inputs = new List<Tensor> { this };
+            if (min is not null) inputs.Add(min);
+            if (max is not null) inputs.Add(max);
+            int[][] shapes = inputs.Select(t => t._shape).ToArray();
+            bool hasMin = min is not null, hasMax = max is not null;
+            return Tape.Record(y, "ClampBackward", (g, s, need) =>
             {
-                var below = hi is null ? x.Lt(lo) : x.Lt(lo).LogicalAnd(lo.Lt(hi));
-                grads[1] = Where(below, g, zero).SumTo(shapes[1]);
-            }
-            if (hi is not null && need[s.Length - 1])
-            {
-                var above = lo is null ? x.Gt(hi) : x.Gt(hi).LogicalOr(hi.Lt(lo));
-                grads[^1] = Where(above, g, zero).SumTo(shapes[^1]);
-            }
-            return grads;
-        }, inputs.ToArray(), inputs.ToArray());
+                Tensor x = s[0];
+                Tensor? lo = hasMin ? s[1] : null, hi = hasMax ? s[^1] : null;
+                var zero = ZerosLike(g);
+                var grads = new Tensor?[s.Length];
+                if (need[0])
+                {
+                    Tensor inside = lo is null ? x.Le(hi!) : hi is null ? x.Ge(lo) : x.Ge(lo).LogicalAnd(x.Le(hi));
+                    grads[0] = Where(inside, g, zero).SumTo(shapes[0]);
+                }
+                if (lo is not null && need[1])
+                {
+                    var below = hi is null ? x.Lt(lo) : x.Lt(lo).LogicalAnd(lo.Lt(hi));
+                    grads[1] = Where(below, g, zero).SumTo(shapes[1]);
+                }
+                if (hi is not null && need[s.Length - 1])
+                {
+                    var above = lo is null ? x.Gt(hi) : x.Gt(hi).LogicalOr(hi.Lt(lo));
+                    grads[^1] = Where(above, g, zero).SumTo(shapes[^1]);
+                }
+                return grads;
+            }, inputs.ToArray(), inputs.ToArray());
+        });
     }
 
     /// <summary>x².</summary>
@@ -276,8 +287,8 @@ public sealed partial class Tensor
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
     {
         const string name = "where";
-        Check.Compatible(a, b, name);
-        Check.SameDevice(condition, a, name);
+        Guard.Compatible(a, b, name);
+        Guard.SameDevice(condition, a, name);
         if (condition.DType != DType.Bool)
             throw new InvalidOperationException($"{name}: the condition must be bool, got {condition.DType.Name()} of shape {condition.Shape}");
         var shape = ShapeUtil.Broadcast(ShapeUtil.Broadcast(condition._shape, a._shape, name), b._shape, name);

@@ -8,9 +8,9 @@ public sealed partial class Tensor
 {
     private Tensor ZipInPlace<TOp>(Tensor other, TOp op, string name) where TOp : struct, IBinaryOperator
     {
-        Check.InPlace(this, name);
-        Check.Compatible(this, other, name);
-        Check.Float(this, name);
+        Guard.InPlace(this, name);
+        Guard.Compatible(this, other, name);
+        Guard.Float(this, name);
         var shape = ShapeUtil.Broadcast(_shape, other._shape, name);
         if (!ShapeUtil.SequenceEqual(shape, _shape))
             throw new ArgumentException($"{name}: the result of shape {ShapeUtil.Format(shape)} does not fit the in-place target of shape {Shape}");
@@ -21,8 +21,8 @@ public sealed partial class Tensor
 
     private Tensor MapInPlace<TOp>(TOp op, string name) where TOp : struct, IUnaryOperator
     {
-        Check.InPlace(this, name);
-        Check.Float(this, name);
+        Guard.InPlace(this, name);
+        Guard.Float(this, name);
         Device.Backend.Map(this, this, op);
         StorageRef.Version++;
         return this;
@@ -81,7 +81,7 @@ public sealed partial class Tensor
     /// <summary>Sets every element to <paramref name="value"/>.</summary>
     public Tensor FillInPlace(double value)
     {
-        Check.InPlace(this, "fill_");
+        Guard.InPlace(this, "fill_");
         Device.Backend.Fill(this, value);
         StorageRef.Version++;
         return this;
@@ -91,8 +91,8 @@ public sealed partial class Tensor
     public Tensor CopyInPlace(Tensor source)
     {
         const string name = "copy_";
-        Check.InPlace(this, name);
-        Check.Compatible(this, source, name);
+        Guard.InPlace(this, name);
+        Guard.Compatible(this, source, name);
         var shape = ShapeUtil.Broadcast(_shape, source._shape, name);
         if (!ShapeUtil.SequenceEqual(shape, _shape))
             throw new ArgumentException($"{name}: source of shape {source.Shape} cannot be broadcast to {Shape}");

@@ -7,9 +7,9 @@ public sealed partial class Tensor
     public Tensor IndexSelect(int dim, Tensor index)
     {
         const string name = "index_select";
-        Check.Alive(this, name);
-        Check.Index(index, name);
-        Check.SameDevice(this, index, name);
+        Guard.Alive(this, name);
+        Guard.Index(index, name);
+        Guard.SameDevice(this, index, name);
         if (index.Rank > 1) throw new ArgumentException($"{name}: index must be 1-D, got shape {index.Shape}");
         int d = ShapeUtil.NormalizeDim(dim, Rank, name);
         if (Rank == 0) throw new ArgumentException($"{name}: cannot index a 0-d tensor");
@@ -27,9 +27,9 @@ public sealed partial class Tensor
     public Tensor IndexAdd(int dim, Tensor index, Tensor source)
     {
         const string name = "index_add";
-        Check.Compatible(this, source, name);
-        Check.Float(this, name);
-        Check.Index(index, name);
+        Guard.Compatible(this, source, name);
+        Guard.Float(this, name);
+        Guard.Index(index, name);
         int d = ShapeUtil.NormalizeDim(dim, Rank, name);
         var expected = (int[])_shape.Clone();
         expected[d] = index.Numel;
@@ -50,9 +50,9 @@ public sealed partial class Tensor
     public Tensor Gather(int dim, Tensor index)
     {
         const string name = "gather";
-        Check.Alive(this, name);
-        Check.Index(index, name);
-        Check.SameDevice(this, index, name);
+        Guard.Alive(this, name);
+        Guard.Index(index, name);
+        Guard.SameDevice(this, index, name);
         int d = ShapeUtil.NormalizeDim(dim, Rank, name);
         if (index.Rank != Rank) throw new ArgumentException($"{name}: index shape {index.Shape} must have the same rank as the input {Shape}");
         for (int k = 0; k < Rank; k++)
@@ -69,9 +69,9 @@ public sealed partial class Tensor
     public Tensor ScatterAdd(int dim, Tensor index, Tensor source)
     {
         const string name = "scatter_add";
-        Check.Compatible(this, source, name);
-        Check.Float(this, name);
-        Check.Index(index, name);
+        Guard.Compatible(this, source, name);
+        Guard.Float(this, name);
+        Guard.Index(index, name);
         int d = ShapeUtil.NormalizeDim(dim, Rank, name);
         if (index.Rank != Rank || !ShapeUtil.SequenceEqual(index._shape, source._shape))
             throw new ArgumentException($"{name}: index {index.Shape} and source {source.Shape} must have the same shape and the rank of self {Shape}");

@@ -7,8 +7,8 @@ public sealed partial class Tensor
     public Tensor Bmm(Tensor other)
     {
         const string name = "bmm";
-        Check.Compatible(this, other, name);
-        Check.Float(this, name);
+        Guard.Compatible(this, other, name);
+        Guard.Float(this, name);
         if (Rank != 3 || other.Rank != 3 || _shape[0] != other._shape[0] || _shape[2] != other._shape[1])
             throw new ArgumentException($"{name}: expected [B,M,K] and [B,K,N], got {Shape} and {other.Shape}");
         var y = Alloc([_shape[0], _shape[1], other._shape[2]], DType, Device);
@@ -40,26 +40,29 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Matmul(Tensor other)
     {
-        const string name = "matmul";
-        Check.Compatible(this, other, name);
-        if (Rank == 0 || other.Rank == 0) throw new ArgumentException($"{name}: both operands need at least one dim, got {Shape} and {other.Shape}");
-        if (Rank == 1 && other.Rank == 1)
+        return Composite(() =>
         {
-            if (_shape[0] != other._shape[0]) throw new ArgumentException($"{name}: dot product of shapes {Shape} and {other.Shape}");
-            return Reshape(1, 1, -1).Bmm(other.Reshape(1, -1, 1)).Reshape();
-        }
-        var a = Rank == 1 ? Unsqueeze(0) : this;
-        var b = other.Rank == 1 ? other.Unsqueeze(1) : other;
-        int m = a._shape[^2], k = a._shape[^1], k2 = b._shape[^2], n = b._shape[^1];
-        if (k != k2) throw new ArgumentException($"{name}: shapes {Shape} and {other.Shape} cannot be multiplied ({k} ≠ {k2})");
-        var batch = ShapeUtil.Broadcast(a._shape.AsSpan(0, a.Rank - 2), b._shape.AsSpan(0, b.Rank - 2), name);
-        int batchCount = ShapeUtil.Numel(batch);
-        var a3 = ToBatch(a, batch, batchCount, m, k);
-        var b3 = ToBatch(b, batch, batchCount, k, n);
-        var result = a3.Bmm(b3).Reshape([.. batch, m, n]);
-        if (Rank == 1) result = result.Squeeze(-2);
-        if (other.Rank == 1) result = result.Squeeze(-1);
-        return result;
+            const string name = "matmul";
+            Guard.Compatible(this, other, name);
+            if (Rank == 0 || other.Rank == 0) throw new ArgumentException($"{name}: both operands need at least one dim, got {Shape} and {other.Shape}");
+            if (Rank == 1 && other.Rank == 1)
+            {
+                if (_shape[0] != other._shape[0]) throw new ArgumentException($"{name}: dot product of shapes {Shape} and {other.Shape}");
+                return Reshape(1, 1, -1).Bmm(other.Reshape(1, -1, 1)).Reshape();
+            }
+            var a = Rank == 1 ? Unsqueeze(0) : this;
+            var b = other.Rank == 1 ? other.Unsqueeze(1) : other;
+            int m = a._shape[^2], k = a._shape[^1], k2 = b._shape[^2], n = b._shape[^1];
+            if (k != k2) throw new ArgumentException($"{name}: shapes {Shape} and {other.Shape} cannot be multiplied ({k} ≠ {k2})");
+            var batch = ShapeUtil.Broadcast(a._shape.AsSpan(0, a.Rank - 2), b._shape.AsSpan(0, b.Rank - 2), name);
+            int batchCount = ShapeUtil.Numel(batch);
+            var a3 = ToBatch(a, batch, batchCount, m, k);
+            var b3 = ToBatch(b, batch, batchCount, k, n);
+            var result = a3.Bmm(b3).Reshape([.. batch, m, n]);
+            if (Rank == 1) result = result.Squeeze(-2);
+            if (other.Rank == 1) result = result.Squeeze(-1);
+            return result;
+        });
     }
 
     /// <summary>
@@ -77,12 +80,15 @@ public sealed partial class Tensor
     /// <summary>Affine map x·Wᵀ + b over the last dim (PyTorch's <c>F.linear</c>); W is [out, in].</summary>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {
-        if (weight.Rank != 2) throw new ArgumentException($"linear: weight must be [out, in], got {weight.Shape}");
-        if (input.Rank == 0 || input._shape[^1] != weight._shape[1])
-            throw new ArgumentException($"linear: input {input.Shape} does not end in {weight._shape[1]} features (weight {weight.Shape})");
-        if (bias is not null && (bias.Rank != 1 || bias._shape[0] != weight._shape[0]))
-            throw new ArgumentException($"linear: bias {bias.Shape} must be [{weight._shape[0]}] for weight {weight.Shape}");
-        var y = input.Matmul(weight.T);
-        return bias is null ? y : y.Add(bias);
+        return Composite(() =>
+        {
+            if (weight.Rank != 2) throw new ArgumentException($"linear: weight must be [out, in], got {weight.Shape}");
+            if (input.Rank == 0 || input._shape[^1] != weight._shape[1])
+                throw new ArgumentException($"linear: input {input.Shape} does not end in {weight._shape[1]} features (weight {weight.Shape})");
+            if (bias is not null && (bias.Rank != 1 || bias._shape[0] != weight._shape[0]))
+                throw new ArgumentException($"linear: bias {bias.Shape} must be [{weight._shape[0]}] for weight {weight.Shape}");
+            var y = input.Matmul(weight.T);
+            return bias is null ? y : y.Add(bias);
+        });
     }
 }

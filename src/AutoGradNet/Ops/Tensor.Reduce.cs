@@ -57,7 +57,7 @@ public sealed partial class Tensor
     /// <summary>Sum over <paramref name="dims"/> (all when null), keeping them as size 1 with <paramref name="keepDim"/>.</summary>
     public Tensor Sum(int[]? dims, bool keepDim = false)
     {
-        Check.Alive(this, "sum");
+        Guard.Alive(this, "sum");
         if (!DType.IsFloatingPoint())
         {
             using var asDouble = To(DType.Float64);
@@ -81,10 +81,13 @@ public sealed partial class Tensor
     /// <summary>Mean over <paramref name="dims"/> (all when null).</summary>
     public Tensor Mean(int[]? dims, bool keepDim = false)
     {
-        Check.Float(this, "mean");
-        int count = 1;
-        foreach (int d in ReduceDims(dims, "mean")) count *= _shape[d];
-        return Sum(dims, keepDim).Div(count);
+        return Composite(() =>
+        {
+            Guard.Float(this, "mean");
+            int count = 1;
+            foreach (int d in ReduceDims(dims, "mean")) count *= _shape[d];
+            return Sum(dims, keepDim).Div(count);
+        });
     }
 
     /// <summary>Mean over one dimension.</summary>
@@ -126,7 +129,7 @@ public sealed partial class Tensor
     private (Tensor Values, Tensor Indices) ArgReduce(int dim, bool keepDim, bool max)
     {
         string name = max ? "max" : "min";
-        Check.Alive(this, name);
+        Guard.Alive(this, name);
         if (DType == DType.Bool) throw new InvalidOperationException($"{name}: not defined for bool tensors (shape {Shape})");
         int d = ShapeUtil.NormalizeDim(dim, Rank, name);
         if (Rank > 0 && _shape[d] == 0) throw new ArgumentException($"{name}: cannot reduce over dimension {d} of size 0 (shape {Shape})");
@@ -159,7 +162,7 @@ public sealed partial class Tensor
     private Tensor AmaxAmin(int[]? dims, bool keepDim, bool max)
     {
         string name = max ? "amax" : "amin";
-        Check.Float(this, name);
+        Guard.Float(this, name);
         var reduced = ReduceDims(dims, name);
         var (rows, outer, inner, kept, outShape) = ReduceRows(reduced, keepDim);
         if (inner == 0) { rows.Dispose(); throw new ArgumentException($"{name}: cannot reduce over an empty dimension (shape {Shape})"); }
@@ -178,40 +181,49 @@ public sealed partial class Tensor
     /// <summary>Variance over <paramref name="dims"/> with Bessel's <paramref name="correction"/> (1 = unbiased, PyTorch's default).</summary>
     public Tensor Var(int[]? dims = null, int correction = 1, bool keepDim = false)
     {
-        Check.Float(this, "var");
-        int count = 1;
-        foreach (int d in ReduceDims(dims, "var")) count *= _shape[d];
-        var centered = Sub(Mean(dims, keepDim: true));
-        return centered.Mul(centered).Sum(dims, keepDim).Div(Math.Max(count - correction, 0));
+        return Composite(() =>
+        {
+            Guard.Float(this, "var");
+            int count = 1;
+            foreach (int d in ReduceDims(dims, "var")) count *= _shape[d];
+            var centered = Sub(Mean(dims, keepDim: true));
+            return centered.Mul(centered).Sum(dims, keepDim).Div(Math.Max(count - correction, 0));
+        });
     }
 
     /// <summary>Standard deviation: √<see cref="Var"/>. Where it is 0 the gradient is 0 (PyTorch's convention), not NaN.</summary>
     public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false)
     {
-        var variance = Var(dims, correction, keepDim);
-        var y = MapKernel(variance, new SqrtOperator(), "std");
-        return Tape.Record(y, "StdBackward", (g, s, _) =>
+        return Composite(() =>
         {
-            // NOTE: √ has an infinite slope at 0; PyTorch's std_backward masks those entries to 0 (the subgradient of
-            // the kink std has where all values agree) instead of 0·∞ = NaN.
-            var std = s[0];
-            var zero = std.Eq(0.0);
-            var safe = Where(zero, OnesLike(std), std);
-            return [Where(zero, ZerosLike(g), g.Div(safe.Mul(2.0)))];
-        }, [variance], [y]);
+            var variance = Var(dims, correction, keepDim);
+            var y = MapKernel(variance, new SqrtOperator(), "std");
+            return Tape.Record(y, "StdBackward", (g, s, _) =>
+            {
+                // NOTE: √ has an infinite slope at 0; PyTorch's std_backward masks those entries to 0 (the subgradient of
+                // the kink std has where all values agree) instead of 0·∞ = NaN.
+                var std = s[0];
+                var zero = std.Eq(0.0);
+                var safe = Where(zero, OnesLike(std), std);
+                return [Where(zero, ZerosLike(g), g.Div(safe.Mul(2.0)))];
+            }, [variance], [y]);
+        });
     }
 
     /// <summary>log Σ eˣ over <paramref name="dims"/>, computed stably (shifted by the maximum).</summary>
     public Tensor LogSumExp(int[]? dims, bool keepDim = false)
     {
-        Check.Float(this, "logsumexp");
-        var reduced = ReduceDims(dims, "logsumexp");
-        using var shift = RowMaxForStability(reduced);
-        var result = Sub(shift).Exp().Sum(reduced, keepDim: true).Log().Add(shift);
-        if (keepDim) return result;
-        var outShape = new List<int>();
-        for (int d = 0; d < Rank; d++) if (Array.IndexOf(reduced, d) < 0) outShape.Add(_shape[d]);
-        return result.Reshape(outShape.ToArray());
+        return Composite(() =>
+        {
+            Guard.Float(this, "logsumexp");
+            var reduced = ReduceDims(dims, "logsumexp");
+            using var shift = RowMaxForStability(reduced);
+            var result = Sub(shift).Exp().Sum(reduced, keepDim: true).Log().Add(shift);
+            if (keepDim) return result;
+            var outShape = new List<int>();
+            for (int d = 0; d < Rank; d++) if (Array.IndexOf(reduced, d) < 0) outShape.Add(_shape[d]);
+            return result.Reshape(outShape.ToArray());
+        });
     }
 
     /// <summary>
@@ -221,7 +233,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false)
     {
-        Check.Float(this, "norm");
+        Guard.Float(this, "norm");
         if (double.IsNaN(p)) throw new ArgumentException("norm: p must be a number, got NaN");
         var reduced = ReduceDims(dims, "norm");
         if (double.IsPositiveInfinity(p)) return Abs().Amax(reduced, keepDim);

@@ -33,7 +33,7 @@ public sealed partial class Tensor
     /// <summary>The same elements with a new shape (one size may be −1); a view when the layout allows, else a copy.</summary>
     public Tensor Reshape(params int[] shape)
     {
-        Check.Alive(this, "reshape");
+        Guard.Alive(this, "reshape");
         var target = InferShape(shape, "reshape");
         var strides = ViewStrides(target);
         if (strides is null)
@@ -49,7 +49,7 @@ public sealed partial class Tensor
     /// <summary>A view with a new shape; throws if the strides do not allow one (use <see cref="Reshape"/>, which copies then).</summary>
     public Tensor View(params int[] shape)
     {
-        Check.Alive(this, "view");
+        Guard.Alive(this, "view");
         if (ViewStrides(InferShape(shape, "view")) is null)
             throw new InvalidOperationException($"view: the tensor of shape {Shape} with strides [{string.Join(", ", _strides)}] cannot be viewed as {ShapeUtil.Format(shape)}; use Reshape or Contiguous()");
         return Reshape(shape);
@@ -125,7 +125,7 @@ public sealed partial class Tensor
     /// <summary>Reorders dims (a view).</summary>
     public Tensor Permute(params int[] dims)
     {
-        Check.Alive(this, "permute");
+        Guard.Alive(this, "permute");
         if (dims.Length != Rank) throw new ArgumentException($"permute: got {dims.Length} dims [{string.Join(", ", dims)}] for a tensor of shape {Shape}");
         var seen = new bool[Rank];
         var shape = new int[Rank];
@@ -171,7 +171,7 @@ public sealed partial class Tensor
     /// <summary>Broadcasts size-1 dims to larger sizes without copying; −1 keeps a size.</summary>
     public Tensor Expand(params int[] shape)
     {
-        Check.Alive(this, "expand");
+        Guard.Alive(this, "expand");
         if (shape.Length < Rank) throw new ArgumentException($"expand: target {ShapeUtil.Format(shape)} has fewer dims than the tensor's shape {Shape}");
         int lead = shape.Length - Rank;
         var target = new int[shape.Length];
@@ -197,14 +197,14 @@ public sealed partial class Tensor
     /// <summary>This tensor if it is contiguous, else a contiguous copy.</summary>
     public Tensor Contiguous()
     {
-        Check.Alive(this, "contiguous");
+        Guard.Alive(this, "contiguous");
         return IsContiguous ? this : Clone();
     }
 
     /// <summary>A contiguous copy (differentiable: the gradient passes through).</summary>
     public Tensor Clone()
     {
-        Check.Alive(this, "clone");
+        Guard.Alive(this, "clone");
         var y = EmptyLike(this);
         Device.Backend.Copy(this, y);
         return Tape.Record(y, "CloneBackward", (g, _, _) => [g], [this]);
@@ -213,7 +213,7 @@ public sealed partial class Tensor
     /// <summary>This tensor converted to <paramref name="dtype"/> (itself when already of that dtype).</summary>
     public Tensor To(DType dtype)
     {
-        Check.Alive(this, "to");
+        Guard.Alive(this, "to");
         if (dtype == DType) return this;
         var y = EmptyLike(this, dtype);
         Device.Backend.Cast(this, y);
@@ -225,7 +225,7 @@ public sealed partial class Tensor
     /// <summary>This tensor on <paramref name="device"/> (itself when already there).</summary>
     public Tensor To(Device device)
     {
-        Check.Alive(this, "to");
+        Guard.Alive(this, "to");
         if (device == Device) return this;
         var y = Alloc((int[])_shape.Clone(), DType, device);
         using (var dense = Contiguous().Alias(false)) device.Backend.Upload(Device.Backend.Download(dense), y);
@@ -269,7 +269,7 @@ public sealed partial class Tensor
     /// <summary>Elements start, start+step, … below end along <paramref name="dim"/> (Python slice semantics, negative indices allowed).</summary>
     public Tensor Slice(int dim, int? start = null, int? end = null, int step = 1)
     {
-        Check.Alive(this, "slice");
+        Guard.Alive(this, "slice");
         if (step <= 0) throw new ArgumentException($"slice: step must be positive, got {step}");
         int d = ShapeUtil.NormalizeDim(dim, Rank, "slice");
         int size = _shape[d];
@@ -301,12 +301,15 @@ public sealed partial class Tensor
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dim removed.</summary>
     public Tensor Select(int dim, int index)
     {
-        int d = ShapeUtil.NormalizeDim(dim, Rank, "select");
-        int size = _shape[d];
-        if (index < -size || index >= size)
-            throw new IndexOutOfRangeException($"select: index {index} is out of range for dimension {d} of size {size} (shape {Shape})");
-        if (index < 0) index += size;
-        return Narrow(d, index, 1).Squeeze(d);
+        return Composite(() =>
+        {
+            int d = ShapeUtil.NormalizeDim(dim, Rank, "select");
+            int size = _shape[d];
+            if (index < -size || index >= size)
+                throw new IndexOutOfRangeException($"select: index {index} is out of range for dimension {d} of size {size} (shape {Shape})");
+            if (index < 0) index += size;
+            return Narrow(d, index, 1).Squeeze(d);
+        });
     }
 
     /// <summary>The sub-tensor at <paramref name="index"/> along the first dim (PyTorch's <c>x[i]</c>).</summary>
@@ -320,7 +323,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Pad(int[] pad, double value = 0)
     {
-        Check.Alive(this, "pad");
+        Guard.Alive(this, "pad");
         if (pad.Length % 2 != 0 || pad.Length / 2 > Rank)
             throw new ArgumentException($"pad: expected an even number of values for at most {Rank} dims, got [{string.Join(", ", pad)}] for shape {Shape}");
         var full = (int[])_shape.Clone();
@@ -358,7 +361,7 @@ public sealed partial class Tensor
         for (int i = 0; i < tensors.Count; i++)
         {
             var t = tensors[i];
-            Check.Compatible(first, t, "cat");
+            Guard.Compatible(first, t, "cat");
             if (t.Rank != first.Rank) throw new ArgumentException($"cat: tensor {i} has shape {t.Shape} but tensor 0 has shape {first.Shape}");
             for (int k = 0; k < first.Rank; k++)
                 if (k != d && t._shape[k] != first._shape[k])
@@ -395,14 +398,17 @@ public sealed partial class Tensor
     /// <summary>Stacks same-shaped tensors along a new dim.</summary>
     public static Tensor Stack(IReadOnlyList<Tensor> tensors, int dim = 0)
     {
-        if (tensors.Count == 0) throw new ArgumentException("stack: expected at least one tensor");
-        for (int i = 1; i < tensors.Count; i++)
-            if (!ShapeUtil.SequenceEqual(tensors[i]._shape, tensors[0]._shape))
-                throw new ArgumentException($"stack: all tensors must have the same shape; tensor {i} has {tensors[i].Shape}, tensor 0 has {tensors[0].Shape}");
-        int d = ShapeUtil.NormalizeDim(dim, tensors[0].Rank + 1, "stack");
-        var parts = new Tensor[tensors.Count];
-        for (int i = 0; i < parts.Length; i++) parts[i] = tensors[i].Unsqueeze(d);
-        return Cat(parts, d);
+        return Composite(() =>
+        {
+            if (tensors.Count == 0) throw new ArgumentException("stack: expected at least one tensor");
+            for (int i = 1; i < tensors.Count; i++)
+                if (!ShapeUtil.SequenceEqual(tensors[i]._shape, tensors[0]._shape))
+                    throw new ArgumentException($"stack: all tensors must have the same shape; tensor {i} has {tensors[i].Shape}, tensor 0 has {tensors[0].Shape}");
+            int d = ShapeUtil.NormalizeDim(dim, tensors[0].Rank + 1, "stack");
+            var parts = new Tensor[tensors.Count];
+            for (int i = 0; i < parts.Length; i++) parts[i] = tensors[i].Unsqueeze(d);
+            return Cat(parts, d);
+        });
     }
 
     /// <summary>Splits into pieces of <paramref name="splitSize"/> along <paramref name="dim"/> (the last may be smaller); views.</summary>

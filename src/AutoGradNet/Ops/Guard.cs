@@ -1,7 +1,7 @@
 namespace AutoGradNet;
 
 /// <summary>Argument checks shared by ops; every message names the op and the offending shapes or values.</summary>
-internal static class Check
+internal static class Guard
 {
     public static void Alive(Tensor t, string op) => t.ThrowIfDisposed(op);
 
