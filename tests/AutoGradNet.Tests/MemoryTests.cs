@@ -112,7 +112,8 @@ public class MemoryTests
         var target = Tensor.From(new long[] { 0, 1, 2, 3 });
         long withInputs = Live;
         using (var c = a.Matmul(a)) { }
-        using (var l = Tensor.Linear(a, a, a[0])) { }
+        using (var row = a[0])
+        using (var l = Tensor.Linear(a, a, row)) { }
         using (var ce = Loss.CrossEntropy(a, target)) { }
         using (var sm = a.Softmax(1))
         using (var half = sm.Div(2.0))
