@@ -22,7 +22,7 @@ public sealed partial class Tensor
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device? device = null, bool requiresGrad = false)
     {
-        device ??= Device.Cpu;
+        device ??= Device.Default;
         var t = Alloc(new Shape(shape).ToArray(), dtype, device, zero: value == 0);
         if (value != 0) device.Backend.Fill(t, value);
         return requiresGrad ? t.RequiresGrad_() : t;
@@ -33,7 +33,7 @@ public sealed partial class Tensor
 
     /// <summary>An uninitialised tensor (contents are whatever the pool held).</summary>
     public static Tensor Empty(int[] shape, DType dtype = DType.Float32, Device? device = null) =>
-        Alloc(new Shape(shape).ToArray(), dtype, device ?? Device.Cpu);
+        Alloc(new Shape(shape).ToArray(), dtype, device ?? Device.Default);
 
     /// <summary>Zeros with the shape, dtype and device of <paramref name="like"/>.</summary>
     public static Tensor ZerosLike(Tensor like) => Full(like._shape, 0.0, like.DType, like.Device);
@@ -135,7 +135,7 @@ public sealed partial class Tensor
 
     private static Tensor RandomTensor(int[] shape, DType dtype, Generator? generator, Device? device, RandomKind kind, double a, double b)
     {
-        device ??= Device.Cpu;
+        device ??= Device.Default;
         var t = Alloc(new Shape(shape).ToArray(), dtype, device);
         device.Backend.Random(t, generator ?? Generator.Default, kind, a, b);
         return t;
@@ -195,7 +195,8 @@ public sealed partial class Tensor
         var source = new Tensor(new CpuStorage<double>(values, values.Length), shape, ShapeUtil.ContiguousStrides(shape), 0, register: false);
         var t = Alloc((int[])shape.Clone(), dtype, Device.Cpu);
         CpuBackend.Instance.Cast(source, t);
-        if (device is null || device == Device.Cpu) return t;
+        device ??= Device.Default;
+        if (device == Device.Cpu) return t;
         using (t) return t.To(device);
     }
 

@@ -16,6 +16,7 @@ public sealed partial class Tensor
     public override string ToString()
     {
         if (IsDisposed) return $"tensor(<disposed>, size={Shape})";
+        if (Device.Kind == DeviceKind.Meta) return $"tensor(..., device='meta', size={Shape}" + (DType != DType.Float32 ? $", dtype={DType.Name()})" : ")");
         var values = ToDoubleArray();
         bool summarize = values.Length > PrintThreshold;
         var format = ChooseFormat(values, DType);

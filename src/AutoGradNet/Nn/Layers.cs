@@ -5,6 +5,8 @@ public sealed class MaxPool2d(Ints kernelSize, Ints? stride = null, Ints? paddin
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.MaxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
+    /// <summary>Window size (what a model summary counts comparisons by).</summary>
+    public Ints KernelSize => kernelSize;
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride?.ToString() ?? kernelSize.ToString()}, padding={padding?.ToString() ?? "0"}, ceil_mode={ceilMode}";
 }
@@ -15,6 +17,8 @@ public sealed class AvgPool2d(Ints kernelSize, Ints? stride = null, Ints? paddin
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.AvgPool2d(input, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride);
+    /// <summary>Window size (what a model summary counts additions by).</summary>
+    public Ints KernelSize => kernelSize;
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride?.ToString() ?? kernelSize.ToString()}, padding={padding?.ToString() ?? "0"}";
 }
