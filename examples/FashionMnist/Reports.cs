@@ -49,25 +49,26 @@ public static class Reports
         return sb.ToString();
     }
 
-    /// <summary>Loss (left) and accuracy (right) per epoch, train and test.</summary>
+    /// <summary>Loss (left axis) and accuracy (right axis) per epoch, train and test.</summary>
     public static void Plot(IReadOnlyList<EpochMetrics> history, string path)
     {
-        var multi = new ScottPlot.Multiplot();
-        multi.AddPlots(2);
-        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        var plot = new ScottPlot.Plot();
         double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
-        var loss = multi.GetPlot(0);
-        loss.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray()).LegendText = "train";
-        loss.Add.Scatter(epochs, history.Select(h => h.TestLoss).ToArray()).LegendText = "test";
-        loss.Title("cross-entropy loss");
-        loss.XLabel("epoch");
-        loss.ShowLegend();
-        var accuracy = multi.GetPlot(1);
-        accuracy.Add.Scatter(epochs, history.Select(h => 100 * h.TrainAccuracy).ToArray()).LegendText = "train";
-        accuracy.Add.Scatter(epochs, history.Select(h => 100 * h.TestAccuracy).ToArray()).LegendText = "test";
-        accuracy.Title("accuracy (%)");
-        accuracy.XLabel("epoch");
-        accuracy.ShowLegend(ScottPlot.Alignment.LowerRight);
-        multi.SavePng(path, 1100, 450);
+        plot.Add.Scatter(epochs, history.Select(h => h.TrainLoss).ToArray()).LegendText = "train loss";
+        plot.Add.Scatter(epochs, history.Select(h => h.TestLoss).ToArray()).LegendText = "test loss";
+        var trainAccuracy = plot.Add.Scatter(epochs, history.Select(h => 100 * h.TrainAccuracy).ToArray());
+        trainAccuracy.LegendText = "train accuracy (%)";
+        trainAccuracy.Axes.YAxis = plot.Axes.Right;
+        trainAccuracy.LinePattern = ScottPlot.LinePattern.Dashed;
+        var testAccuracy = plot.Add.Scatter(epochs, history.Select(h => 100 * h.TestAccuracy).ToArray());
+        testAccuracy.LegendText = "test accuracy (%)";
+        testAccuracy.Axes.YAxis = plot.Axes.Right;
+        testAccuracy.LinePattern = ScottPlot.LinePattern.Dashed;
+        plot.Title("AutoGradNet on Fashion-MNIST");
+        plot.XLabel("epoch");
+        plot.YLabel("cross-entropy loss");
+        plot.Axes.Right.Label.Text = "accuracy (%)";
+        plot.ShowLegend(ScottPlot.Alignment.MiddleRight);
+        plot.SavePng(path, 900, 520);
     }
 }

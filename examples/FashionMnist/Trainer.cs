@@ -23,7 +23,7 @@ public sealed class Trainer(Options options, TextWriter log)
     public static Module<Tensor, Tensor> CreateModel(string name) => name switch
     {
         "lenet" => new Models.LeNet(numClasses: 10, inChannels: 1, inputSize: 28),
-        "resnet" => Models.CifarResNet.ResNet20(numClasses: 10, inChannels: 1),
+        "resnet" => new Models.CifarResNet(20, numClasses: 10, inChannels: 1),
         _ => throw new ArgumentException($"unknown model '{name}'"),
     };
 

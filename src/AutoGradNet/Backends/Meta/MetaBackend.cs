@@ -42,7 +42,7 @@ internal sealed class MetaBackend : IBackend
 
     public void ArgReduceRows(Tensor x, Tensor values, Tensor indices, int outer, int inner, bool max) { }
 
-    public void MatMul(Tensor a, Tensor b, Tensor c) { }
+    public void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate = false) { }
 
     public void IndexSelect(Tensor x, int dim, Tensor index, Tensor y) { }
 
