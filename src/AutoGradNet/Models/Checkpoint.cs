@@ -34,7 +34,13 @@ public static class Checkpoint
         var array = inputs.ToArray();
         if (!Tape.NeedsRecording(array)) return function(array);
         Tensor output;
-        using (GradMode.NoGrad()) output = function(array);
+        // The function's temporaries die here (not at the end of the caller's dispose scope): that is the memory saved.
+        using (GradMode.NoGrad())
+        using (var scope = Tensor.NewDisposeScope())
+        {
+            output = function(array);
+            if (ReferenceEquals(output.OwnerScope, scope)) scope.MoveToOuter(output);
+        }
         replay ??= function;
         return Tape.Record(output, name, (grad, saved, needs) =>
         {

@@ -75,11 +75,11 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     /// <param name="stride">Spatial stride of the block.</param>
     /// <param name="downsample">The shortcut when the shape changes; null for identity.</param>
     /// <param name="groups">Groups of the 3×3 convolution (ResNeXt).</param>
-    /// <param name="baseWidth">Width per group: the 3×3 has planes·baseWidth/64·groups channels.</param>
+    /// <param name="widthPerGroup">Width per group: the 3×3 has planes·widthPerGroup/64·groups channels (torchvision's <c>base_width</c>).</param>
     /// <param name="strideInFirst1x1">Put the stride in conv1 (paper, v1) instead of conv2 (torchvision, v1.5).</param>
-    public Bottleneck(int inPlanes, int planes, int stride = 1, Module<Tensor, Tensor>? downsample = null, int groups = 1, int baseWidth = 64, bool strideInFirst1x1 = false)
+    public Bottleneck(int inPlanes, int planes, int stride = 1, Module<Tensor, Tensor>? downsample = null, int groups = 1, int widthPerGroup = 64, bool strideInFirst1x1 = false)
     {
-        int width = (int)(planes * (baseWidth / 64.0)) * groups;
+        int width = (int)(planes * (widthPerGroup / 64.0)) * groups;
         Conv1 = RegisterModule("conv1", new Conv2d(inPlanes, width, 1, stride: strideInFirst1x1 ? stride : 1, bias: false));
         Bn1 = RegisterModule("bn1", new BatchNorm2d(width));
         Conv2 = RegisterModule("conv2", new Conv2d(width, width, 3, stride: strideInFirst1x1 ? 1 : stride, padding: 1, groups: groups, bias: false));
@@ -141,16 +141,16 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <param name="groups">Groups of the bottleneck 3×3 (ResNeXt).</param>
     /// <param name="widthPerGroup">Bottleneck width per group (64 standard; 128 for Wide ResNet-50-2).</param>
     /// <param name="strideInFirst1x1">Paper layout ("v1"): bottleneck stride in the first 1×1 instead of the 3×3.</param>
-    /// <param name="baseWidth">Planes of the stem and layer1 (64 standard); stages use baseWidth·1, 2, 4, 8. Smaller values give small test networks.</param>
+    /// <param name="basePlanes">Planes of the stem and layer1 (64 standard); the stages use basePlanes·1, 2, 4, 8. Smaller values give small test networks.</param>
     public ResNet(ResNetBlockKind block, int[] layers, int numClasses = 1000, int inChannels = 3, bool zeroInitResidual = false,
-        int groups = 1, int widthPerGroup = 64, bool strideInFirst1x1 = false, int baseWidth = 64)
+        int groups = 1, int widthPerGroup = 64, bool strideInFirst1x1 = false, int basePlanes = 64)
     {
         if (layers.Length != 4 || layers.Any(n => n <= 0)) throw new ArgumentException($"ResNet: expected 4 positive block counts, got [{string.Join(", ", layers)}]");
         if (block == ResNetBlockKind.Basic && (groups != 1 || widthPerGroup != 64))
             throw new ArgumentException("ResNet: BasicBlock only supports groups = 1 and widthPerGroup = 64");
         Block = block;
         int expansion = block == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
-        int inPlanes = baseWidth;
+        int inPlanes = basePlanes;
         Conv1 = RegisterModule("conv1", new Conv2d(inChannels, inPlanes, 7, stride: 2, padding: 3, bias: false));
         Bn1 = RegisterModule("bn1", new BatchNorm2d(inPlanes));
         Relu = RegisterModule("relu", new ReLU());
@@ -158,7 +158,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         var stages = new Sequential[4];
         for (int s = 0; s < 4; s++)
         {
-            int planes = baseWidth << s, stride = s == 0 ? 1 : 2;
+            int planes = basePlanes << s, stride = s == 0 ? 1 : 2;
             var blocks = new List<Module<Tensor, Tensor>>();
             for (int b = 0; b < layers[s]; b++)
             {
@@ -285,23 +285,23 @@ public sealed class CifarResNet : Module<Tensor, Tensor>
     /// <param name="numClasses">Outputs of fc.</param>
     /// <param name="inChannels">Input channels.</param>
     /// <param name="shortcut">Option A (zero-padding identity) or B (projection) where a stage changes shape.</param>
-    /// <param name="baseWidth">Channels of the stem and stage 1 (16 in the paper); stages use ×1, ×2, ×4.</param>
+    /// <param name="basePlanes">Channels of the stem and stage 1 (16 in the paper); the stages use ×1, ×2, ×4.</param>
     /// <param name="block">Makes each residual block (default: <see cref="BasicBlock"/>); use it to drop a custom block (e.g. squeeze-and-excitation) into the stages.</param>
-    public CifarResNet(int depth, int numClasses = 10, int inChannels = 3, CifarShortcut shortcut = CifarShortcut.B, int baseWidth = 16, ResidualBlockFactory? block = null)
+    public CifarResNet(int depth, int numClasses = 10, int inChannels = 3, CifarShortcut shortcut = CifarShortcut.B, int basePlanes = 16, ResidualBlockFactory? block = null)
     {
         block ??= (inPlanes, planes, stride, downsample) => new BasicBlock(inPlanes, planes, stride, downsample);
         if (depth < 8 || (depth - 2) % 6 != 0) throw new ArgumentException($"CifarResNet: depth must be 6n + 2 (20, 32, 44, 56, 110, …), got {depth}");
         Depth = depth;
         Shortcut = shortcut;
         int n = (depth - 2) / 6;
-        Conv1 = RegisterModule("conv1", new Conv2d(inChannels, baseWidth, 3, padding: 1, bias: false));
-        Bn1 = RegisterModule("bn1", new BatchNorm2d(baseWidth));
+        Conv1 = RegisterModule("conv1", new Conv2d(inChannels, basePlanes, 3, padding: 1, bias: false));
+        Bn1 = RegisterModule("bn1", new BatchNorm2d(basePlanes));
         Relu = RegisterModule("relu", new ReLU());
-        int inPlanes = baseWidth;
+        int inPlanes = basePlanes;
         var stages = new Sequential[3];
         for (int s = 0; s < 3; s++)
         {
-            int planes = baseWidth << s, stride = s == 0 ? 1 : 2;
+            int planes = basePlanes << s, stride = s == 0 ? 1 : 2;
             var blocks = new List<Module<Tensor, Tensor>>();
             for (int b = 0; b < n; b++)
             {

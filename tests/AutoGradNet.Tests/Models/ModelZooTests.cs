@@ -392,7 +392,7 @@ public class ModelZooTests
     [InlineData(ResNetBlockKind.Bottleneck, false)]
     [InlineData(ResNetBlockKind.Bottleneck, true)]
     public void ReducedWidthResNetBackward(ResNetBlockKind block, bool v1) =>
-        AssertBackwardReachesEveryParameter(new ResNet(block, [1, 2, 1, 1], numClasses: 10, baseWidth: 4, strideInFirst1x1: v1), [2, 3, 32, 32]);
+        AssertBackwardReachesEveryParameter(new ResNet(block, [1, 2, 1, 1], numClasses: 10, basePlanes: 4, strideInFirst1x1: v1), [2, 3, 32, 32]);
 
     [Fact]
     public void TinyDenseNetBackward() =>
