@@ -3,11 +3,11 @@ namespace AutoGradNet;
 /// <summary>Which inputs of a node need a gradient (PyTorch's <c>ctx.needs_input_grad</c>).</summary>
 public readonly struct NeedsGrad
 {
-    private readonly uint _bits;
-    internal NeedsGrad(uint bits) => _bits = bits;
+    private readonly Node?[]? _next;
+    internal NeedsGrad(Node?[] next) => _next = next;
 
     /// <summary>True when input <paramref name="i"/> needs a gradient.</summary>
-    public bool this[int i] => (_bits & (1u << i)) != 0;
+    public bool this[int i] => _next is not null && i < _next.Length && _next[i] is not null;
 }
 
 /// <summary>Computes input gradients from the output gradient and the tensors saved in the forward pass.</summary>
@@ -51,13 +51,7 @@ public abstract class Node
     /// <summary>The shape each input had in the forward pass: what its gradient must have.</summary>
     internal int[][] InputShapes { get; private protected init; } = [];
 
-    internal NeedsGrad NeedsGradMask()
-    {
-        uint bits = 0;
-        for (int i = 0; i < Next.Length; i++)
-            if (Next[i] is not null) bits |= 1u << i;
-        return new NeedsGrad(bits);
-    }
+    internal NeedsGrad NeedsGradMask() => new(Next);
 
     /// <inheritdoc/>
     public override string ToString() => Name;

@@ -30,7 +30,6 @@ public static class Tape
     public static Tensor Record(Tensor output, string name, BackwardFn backward, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> saved = default)
     {
         if (!NeedsRecording(inputs)) return output;
-        if (inputs.Length > 32) throw new ArgumentException($"{name}: at most 32 differentiable inputs per op");
         var next = new Node?[inputs.Length];
         var shapes = new int[inputs.Length][];
         for (int i = 0; i < inputs.Length; i++)

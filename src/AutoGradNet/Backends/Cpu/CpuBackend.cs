@@ -138,47 +138,62 @@ internal sealed partial class CpuBackend : IBackend
     public void Random(Tensor dst, Generator generator, RandomKind kind, double a, double b)
     {
         int n = dst.Numel;
-        ulong key = generator.Seed;
         // Every draw uses one Philox block (4 words) per pair of values.
-        long words = 4L * ((n + 1) / 2);
-        ulong counter = generator.Advance(words);
-        var values = new double[n];
-        Parallel.For(0, (n + 1023) / 1024, chunk =>
+        ulong counter = generator.Advance(4L * ((n + 1) / 2));
+        switch (dst.DType)
         {
-            int end = Math.Min(n, (chunk + 1) * 1024);
-            for (int i = chunk * 1024; i < end; i++) values[i] = Draw(key, counter, i, kind, a, b);
-        });
-        var view = new Tensor(new CpuStorage<double>(values, n), (int[])dst.ShapeArray.Clone(), ShapeUtil.ContiguousStrides(dst.ShapeArray), 0, register: false);
-        Cast(view, dst);
+            case DType.Float32: RandomFill(Data<float>(dst), dst.Offset, n, generator.Seed, counter, kind, a, b, static v => (float)v); break;
+            case DType.Float64: RandomFill(Data<double>(dst), dst.Offset, n, generator.Seed, counter, kind, a, b, static v => v); break;
+            case DType.Int64: RandomFill(Data<long>(dst), dst.Offset, n, generator.Seed, counter, kind, a, b, static v => (long)v); break;
+            case DType.Bool: RandomFill(Data<bool>(dst), dst.Offset, n, generator.Seed, counter, kind, a, b, static v => v != 0); break;
+        }
     }
 
-    /// <summary>Value i of a draw; a pure function of (key, counter, i), shared in spirit with the GPU kernels.</summary>
+    /// <summary>Fills data[offset..offset+n) in parallel chunks of pairs; element i is <see cref="Draw"/>(key, counter, i).</summary>
+    private static void RandomFill<T>(T[] data, int offset, int n, ulong key, ulong counter, RandomKind kind, double a, double b, Func<double, T> convert)
+    {
+        const int PairsPerChunk = 4096;
+        int pairs = (n + 1) / 2;
+        Parallel.For(0, (pairs + PairsPerChunk - 1) / PairsPerChunk, chunk =>
+        {
+            int end = Math.Min(pairs, (chunk + 1) * PairsPerChunk);
+            for (int p = chunk * PairsPerChunk; p < end; p++)
+            {
+                var (first, second) = DrawPair(key, counter, p, kind, a, b);
+                data[offset + 2 * p] = convert(first);
+                if (2 * p + 1 < n) data[offset + 2 * p + 1] = convert(second);
+            }
+        });
+    }
+
+    /// <summary>Values 2p and 2p + 1 of a draw from Philox block counter + p (equal to <see cref="Draw"/> for each).</summary>
+    private static (double, double) DrawPair(ulong key, ulong counter, long p, RandomKind kind, double a, double b)
+    {
+        var (w0, w1, w2, w3) = Philox.Block(key, counter + (ulong)p);
+        if (kind == RandomKind.Normal)
+        {
+            double u1 = 1.0 - Philox.ToUnitDouble(w0, w1);
+            double u2 = Philox.ToUnitDouble(w2, w3);
+            double radius = Math.Sqrt(-2.0 * Math.Log(u1));
+            double angle = 2 * Math.PI * u2;
+            return (a + b * radius * Math.Cos(angle), a + b * radius * Math.Sin(angle));
+        }
+        return (FromUnit(Philox.ToUnitDouble(w0, w1), kind, a, b), FromUnit(Philox.ToUnitDouble(w2, w3), kind, a, b));
+    }
+
+    private static double FromUnit(double u, RandomKind kind, double a, double b) => kind switch
+    {
+        RandomKind.Uniform => a + (b - a) * u,
+        RandomKind.Integer => Math.Floor(a + (b - a) * u),
+        RandomKind.Bernoulli => u < a ? 1.0 : 0.0,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>Value i of a draw: a pure function of (key, counter, i), the contract the GPU kernels follow too.</summary>
     internal static double Draw(ulong key, ulong counter, long i, RandomKind kind, double a, double b)
     {
-        switch (kind)
-        {
-            case RandomKind.Normal:
-            {
-                var (w0, w1, w2, w3) = Philox.Block(key, counter + (ulong)(i >> 1));
-                double u1 = 1.0 - Philox.ToUnitDouble(w0, w1); // (0, 1]: log stays finite
-                double u2 = Philox.ToUnitDouble(w2, w3);
-                double radius = Math.Sqrt(-2.0 * Math.Log(u1));
-                double z = (i & 1) == 0 ? radius * Math.Cos(2 * Math.PI * u2) : radius * Math.Sin(2 * Math.PI * u2);
-                return a + b * z;
-            }
-            default:
-            {
-                var (w0, w1, w2, w3) = Philox.Block(key, counter + (ulong)(i >> 1));
-                double u = (i & 1) == 0 ? Philox.ToUnitDouble(w0, w1) : Philox.ToUnitDouble(w2, w3);
-                return kind switch
-                {
-                    RandomKind.Uniform => a + (b - a) * u,
-                    RandomKind.Integer => Math.Floor(a + (b - a) * u),
-                    RandomKind.Bernoulli => u < a ? 1.0 : 0.0,
-                    _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-                };
-            }
-        }
+        var (first, second) = DrawPair(key, counter, i >> 1, kind, a, b);
+        return (i & 1) == 0 ? first : second;
     }
 }
 
