@@ -340,3 +340,15 @@ public class AutogradTests
         Assert.NotEqual(sequentialA, sequentialB);
     }
 }
+
+public class ManyInputTests
+{
+    [Fact]
+    public void OneOpCanTakeMoreThanThirtyTwoDifferentiableInputs()
+    {
+        var parts = Enumerable.Range(0, 40).Select(i => Tensor.Full([1, 2], i, DType.Float64).RequiresGrad_()).ToList();
+        var cat = Tensor.Cat(parts, 1);
+        cat.Mul(cat).Sum().Backward();
+        for (int i = 0; i < parts.Count; i++) Assert.Equal([2.0 * i, 2.0 * i], parts[i].Grad!.ToArray<double>());
+    }
+}

@@ -6,9 +6,6 @@ namespace AutoGradNet.Models;
 /// </summary>
 public static class Checkpoint
 {
-    /// <summary>The most inputs one checkpointed call can take (the tape's limit on differentiable inputs per node).</summary>
-    public const int MaxInputs = 32;
-
     /// <summary>
     /// Runs <paramref name="function"/> on <paramref name="inputs"/> without recording it, and records one node whose
     /// backward detaches the saved inputs, re-runs <paramref name="replay"/> on them with grad enabled and
@@ -16,7 +13,7 @@ public static class Checkpoint
     /// tensor the function creates is freed after the forward pass.
     /// </summary>
     /// <param name="inputs">
-    /// Every tensor the result depends on that may need a gradient, parameters included (at most <see cref="MaxInputs"/>).
+    /// Every tensor the result depends on that may need a gradient, parameters included.
     /// The functions must read them from their argument, not from elsewhere, or those gradients are lost.
     /// </param>
     /// <param name="function">The forward computation (it may have side effects such as updating batch-norm running statistics).</param>
@@ -29,8 +26,6 @@ public static class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(function);
-        if (inputs.Count > MaxInputs)
-            throw new ArgumentException($"Checkpoint.Run: at most {MaxInputs} inputs, got {inputs.Count}; concatenate some of them first");
         var array = inputs.ToArray();
         if (!Tape.NeedsRecording(array)) return function(array);
         Tensor output;

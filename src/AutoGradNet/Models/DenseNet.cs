@@ -94,20 +94,9 @@ public sealed class DenseBlock : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input)
     {
         var features = new List<Tensor> { input };
-        foreach (var layer in _layers)
-        {
-            // NOTE: one tape node takes at most 32 differentiable inputs, so a layer cannot see more than 32 separate maps
-            // (29 when checkpointed: 3 parameters + 29 maps). In longer blocks (DenseNet-169/201) the earliest maps are
-            // concatenated once when the limit is reached: one extra copy of them per 29–32 layers, not one per layer.
-            int limit = layer.MemoryEfficient ? Checkpoint.MaxInputs - 3 : MaxCatInputs;
-            if (features.Count > limit) features = [Tensor.Cat(features[..^1], 1), features[^1]];
-            features.Add(layer.Call(features));
-        }
-        if (features.Count > MaxCatInputs) features = [Tensor.Cat(features[..^1], 1), features[^1]];
+        foreach (var layer in _layers) features.Add(layer.Call(features));
         return features.Count == 1 ? features[0] : Tensor.Cat(features, 1);
     }
-
-    private const int MaxCatInputs = 32;
 }
 
 /// <summary>A transition (torchvision's <c>_Transition</c>): <c>norm</c> → <c>relu</c> → <c>conv</c> 1×1 → <c>pool</c> 2×2 average.</summary>
