@@ -166,11 +166,6 @@ internal sealed partial class GpuBackend
         if (n == 0) return false;
         var (e, s) = LayoutBuilder.Build(x.ShapeArray, x);
         var kernel = Kernel("NonFinite", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<T>, Extent8, Strides8, ArrayView<int>>(ElementwiseKernels.NonFinite));
-        Run(stream =>
-        {
-            var status = ResetStatus(stream);
-            kernel(stream, n, V<T>(x), e, s[0], status.Cast<int>());
-        });
-        return ReadStatus().Flag != 0;
+        return RunWithStatus((stream, status) => kernel(stream, n, V<T>(x), e, s[0], status.Cast<int>())).Flag != 0;
     }
 }

@@ -34,8 +34,7 @@ internal sealed partial class GpuBackend
         int n = y.Numel;
         if (n == 0) return;
         var kernel = Kernel("IndexSelect", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<long>, SelectArgs>(IndexKernels.IndexSelect));
-        Run(stream => kernel(stream, n, V<T>(x), V<long>(index), V<T>(y), ResetStatus(stream), p));
-        ThrowOnBadIndex("index_select", p.Size);
+        ThrowOnBadIndex("index_select", p.Size, RunWithStatus((stream, status) => kernel(stream, n, V<T>(x), V<long>(index), V<T>(y), status, p)));
     }
 
     public void IndexAdd(Tensor dst, int dim, Tensor index, Tensor src)
@@ -55,8 +54,7 @@ internal sealed partial class GpuBackend
         int n = src.Numel;
         if (n == 0) return;
         var kernel = Kernel("IndexAdd", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<long>, SelectArgs>(IndexKernels.IndexAdd<T, TAtomic>));
-        Run(stream => kernel(stream, n, V<T>(dst), V<long>(index), V<T>(src), ResetStatus(stream), p));
-        ThrowOnBadIndex("index_add", p.Size);
+        ThrowOnBadIndex("index_add", p.Size, RunWithStatus((stream, status) => kernel(stream, n, V<T>(dst), V<long>(index), V<T>(src), status, p)));
     }
 
     public void Gather(Tensor x, int dim, Tensor index, Tensor y)
@@ -86,8 +84,7 @@ internal sealed partial class GpuBackend
         if (n == 0) return;
         var p = GatherLayout(x, dim, index, y);
         var kernel = Kernel("Gather", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<long>, GatherArgs>(IndexKernels.Gather));
-        Run(stream => kernel(stream, n, V<T>(x), V<long>(index), V<T>(y), ResetStatus(stream), p));
-        ThrowOnBadIndex("gather", p.Size);
+        ThrowOnBadIndex("gather", p.Size, RunWithStatus((stream, status) => kernel(stream, n, V<T>(x), V<long>(index), V<T>(y), status, p)));
     }
 
     public void ScatterAdd(Tensor dst, int dim, Tensor index, Tensor src)
@@ -102,14 +99,13 @@ internal sealed partial class GpuBackend
         if (n == 0) return;
         var p = GatherLayout(dst, dim, index, src);
         var kernel = Kernel("ScatterAdd", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<T>, ArrayView<long>, ArrayView<T>, ArrayView<long>, GatherArgs>(IndexKernels.ScatterAdd<T, TAtomic>));
-        Run(stream => kernel(stream, n, V<T>(dst), V<long>(index), V<T>(src), ResetStatus(stream), p));
-        ThrowOnBadIndex("scatter_add", p.Size);
+        ThrowOnBadIndex("scatter_add", p.Size, RunWithStatus((stream, status) => kernel(stream, n, V<T>(dst), V<long>(index), V<T>(src), status, p)));
     }
 
     /// <summary>Reads the kernel's index report and throws the CPU backend's exception for an index out of range.</summary>
-    private void ThrowOnBadIndex(string op, int size)
+    private static void ThrowOnBadIndex(string op, int size, (long Flag, long Index) report)
     {
-        var (flag, index) = ReadStatus();
+        var (flag, index) = report;
         if (flag != 0)
             throw new IndexOutOfRangeException($"{op}: index {index} is out of bounds for a dimension of size {size}");
     }

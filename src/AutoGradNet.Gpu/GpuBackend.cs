@@ -140,20 +140,21 @@ internal sealed partial class GpuBackend : IBackend, IDisposable
         lock (_launchLock) Stream.Synchronize();
     }
 
-    /// <summary>A two-element device buffer the index and non-finite kernels report into: [flag, value].</summary>
-    private ArrayView<long> ResetStatus(AcceleratorStream stream)
+    /// <summary>
+    /// Runs a kernel that reports into a two-element device buffer ([flag, value], zeroed first) and returns the
+    /// report; the launch and the read-back hold the launch lock together, so concurrent callers cannot mix reports.
+    /// </summary>
+    private (long Flag, long Value) RunWithStatus(Action<AcceleratorStream, ArrayView<long>> launch)
     {
-        _status ??= Accelerator.Allocate1D<long>(2);
-        _status.View.MemSetToZero(stream);
-        return _status.View.AsContiguous();
-    }
-
-    private (long Flag, long Value) ReadStatus()
-    {
+        Bind();
         var host = new long[2];
         lock (_launchLock)
         {
-            _status!.View.AsContiguous().CopyToCPU(Stream, host);
+            _status ??= Accelerator.Allocate1D<long>(2);
+            var status = _status.View.AsContiguous();
+            status.MemSetToZero(Stream);
+            launch(Stream, status);
+            status.CopyToCPU(Stream, host);
             Stream.Synchronize();
         }
         return (host[0], host[1]);

@@ -18,7 +18,15 @@ internal static class KernelCache
         var key = (accelerator, typeof(TDelegate), name);
         if (!s_loaded.TryGetValue(key, out var lazy))
             lazy = s_loaded.GetOrAdd(key, static (k, load) => new Lazy<Delegate>(() => Load(k, load)), load);
-        return (TDelegate)lazy.Value;
+        try
+        {
+            return (TDelegate)lazy.Value;
+        }
+        catch
+        {
+            s_loaded.TryRemove(new KeyValuePair<(Accelerator, Type, string), Lazy<Delegate>>(key, lazy)); // let a later call retry
+            throw;
+        }
     }
 
     private static Delegate Load<TDelegate>((Accelerator Accelerator, Type Type, string Name) key, Func<Accelerator, TDelegate> load) where TDelegate : Delegate
