@@ -52,17 +52,38 @@ internal sealed partial class GpuBackend
         Bind();
         lock (_launchLock)
         {
-            _cuBlas ??= new CuBlas((CudaAccelerator)Accelerator) { PointerMode = CuBlasPointerMode.Host };
+            EnsureCuBlas();
+            var blas = _cuBlas!;
             for (int i = 0; i < batch; i++)
             {
                 int ao = p.AOffset + i * p.ABatch, bo = p.BOffset + i * p.BBatch, co = p.COffset + i * p.M * p.N;
                 if (dtype == DType.Float32)
-                    _cuBlas.Gemm(opB, opA, p.N, p.M, p.K, 1f, V<float>(b).SubView(bo), ldb, V<float>(a).SubView(ao), lda, 0f, V<float>(c).SubView(co), p.N);
+                    blas.Gemm(opB, opA, p.N, p.M, p.K, 1f, V<float>(b).SubView(bo), ldb, V<float>(a).SubView(ao), lda, 0f, V<float>(c).SubView(co), p.N);
                 else
-                    _cuBlas.Gemm(opB, opA, p.N, p.M, p.K, 1.0, V<double>(b).SubView(bo), ldb, V<double>(a).SubView(ao), lda, 0.0, V<double>(c).SubView(co), p.N);
+                    blas.Gemm(opB, opA, p.N, p.M, p.K, 1.0, V<double>(b).SubView(bo), ldb, V<double>(a).SubView(ao), lda, 0.0, V<double>(c).SubView(co), p.N);
             }
         }
         return true;
+    }
+
+    /// <summary>Creates the cuBLAS handle (bound to the default stream) on first use.</summary>
+    /// <exception cref="InvalidOperationException">cuBLAS cannot be loaded on this machine.</exception>
+    internal void EnsureCuBlas()
+    {
+        if (_cuBlas is not null || !IsCuda) return;
+        Bind();
+        lock (_launchLock)
+        {
+            if (_cuBlas is not null) return;
+            try
+            {
+                _cuBlas = new CuBlas((CudaAccelerator)Accelerator) { PointerMode = CuBlasPointerMode.Host };
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or CuBlasException)
+            {
+                throw new InvalidOperationException($"cuBLAS is not available on {Device} ({e.GetType().Name}: {e.Message}); the tiled GEMM kernel stays in use", e);
+            }
+        }
     }
 
     /// <summary>The cuBLAS operation and leading dimension of a row-major [rows, cols] view, if it has a unit stride.</summary>

@@ -30,9 +30,9 @@ public static class GpuDevices
             if (count > 0) return (context, count);
             context.Dispose();
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException)
+        catch (Exception)
         {
-            // No CUDA driver: no CUDA devices.
+            // A missing or broken CUDA driver means no CUDA devices; detection itself must never fail.
         }
         return (null, 0);
     }
@@ -111,7 +111,13 @@ public static class GpuDevices
     /// Selects the GEMM implementation of <paramref name="device"/>. <see cref="GpuMatMul.CuBlas"/> applies to CUDA
     /// devices only (it needs the cuBLAS library at run time); elsewhere the tiled kernel runs.
     /// </summary>
-    public static void SetMatMul(Device device, GpuMatMul kind) => Backend(device).MatMulKind = kind;
+    /// <exception cref="InvalidOperationException">cuBLAS was requested on a CUDA device where it cannot be loaded.</exception>
+    public static void SetMatMul(Device device, GpuMatMul kind)
+    {
+        var backend = Backend(device);
+        if (kind == GpuMatMul.CuBlas) backend.EnsureCuBlas();
+        backend.MatMulKind = kind;
+    }
 
     /// <summary>How long each kernel instantiation took to compile and load on first use, in load order.</summary>
     public static IReadOnlyList<KernelCompileTime> KernelCompileTimes() => KernelCache.CompileTimes;

@@ -19,10 +19,13 @@ internal static class GemmKernels
 
     public static void Gemm<T>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmArgs p) where T : unmanaged, INumber<T>
     {
-        var sa = SharedMemory.Allocate<T>(BK * MaxTile);
-        var sb = SharedMemory.Allocate<T>(BK * MaxTile);
+        var sa = SharedMemory.Allocate<T>(BK * (MaxTile + 1));
+        var sb = SharedMemory.Allocate<T>(BK * (MaxTile + 1));
         int gx = Group.DimX, gy = Group.DimY, tx = Group.IdxX, ty = Group.IdxY;
         int tm = 4 * gy, tn = 4 * gx;
+        // NOTE: shared rows are padded by one element, so staging a k-contiguous operand (consecutive threads
+        // walking k, i.e. down a shared column) does not hit one memory bank 16 times.
+        int pa = tm + 1, pb = tn + 1;
         int m0 = Grid.IdxY * tm, n0 = Grid.IdxX * tn, batch = Grid.IdxZ;
         int threads = gx * gy, tid = ty * gx + tx;
         int aBase = p.AOffset + batch * p.ABatch, bBase = p.BOffset + batch * p.BBatch;
@@ -34,28 +37,28 @@ internal static class GemmKernels
 
         for (int k0 = 0; k0 < p.K; k0 += BK)
         {
-            // Stage a[m0 .. m0+tm, k0 .. k0+BK] as sa[kk·tm + mm] (zeros outside the matrix).
+            // Stage a[m0 .. m0+tm, k0 .. k0+BK] as sa[kk·pa + mm] (zeros outside the matrix).
             for (int e = tid; e < tm * BK; e += threads)
             {
                 int mm, kk;
                 if (p.ACol == 1) { mm = e / BK; kk = e - mm * BK; }
                 else { kk = e / tm; mm = e - kk * tm; }
                 int m = m0 + mm, k = k0 + kk;
-                sa[kk * tm + mm] = m < p.M && k < p.K ? a[aBase + m * p.ARow + k * p.ACol] : T.Zero;
+                sa[kk * pa + mm] = m < p.M && k < p.K ? a[aBase + m * p.ARow + k * p.ACol] : T.Zero;
             }
-            // Stage b[k0 .. k0+BK, n0 .. n0+tn] as sb[kk·tn + nn].
+            // Stage b[k0 .. k0+BK, n0 .. n0+tn] as sb[kk·pb + nn].
             for (int e = tid; e < tn * BK; e += threads)
             {
                 int nn, kk;
                 if (p.BCol == 1) { kk = e / tn; nn = e - kk * tn; }
                 else { nn = e / BK; kk = e - nn * BK; }
                 int n = n0 + nn, k = k0 + kk;
-                sb[kk * tn + nn] = n < p.N && k < p.K ? b[bBase + k * p.BRow + n * p.BCol] : T.Zero;
+                sb[kk * pb + nn] = n < p.N && k < p.K ? b[bBase + k * p.BRow + n * p.BCol] : T.Zero;
             }
             Group.Barrier();
             for (int kk = 0; kk < BK; kk++)
             {
-                int ra = kk * tm + ty, rb = kk * tn + tx;
+                int ra = kk * pa + ty, rb = kk * pb + tx;
                 T a0 = sa[ra], a1 = sa[ra + gy], a2 = sa[ra + 2 * gy], a3 = sa[ra + 3 * gy];
                 T b0 = sb[rb], b1 = sb[rb + gx], b2 = sb[rb + 2 * gx], b3 = sb[rb + 3 * gx];
                 c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
