@@ -295,8 +295,8 @@ public class BackendAgreementTests
     [MemberData(nameof(Floats))]
     public void MatMulEveryLayoutWithBatchBroadcastAndPartialTiles(DType dtype)
     {
-        // M = 5, N = 19, K = 17: partial tiles in N, two K slices; B = 2.
-        const int b = 2, m = 5, n = 19, k = 17;
+        // M = 21, N = 19, K = 17: two tiles (one partial) in M and N on the simulator's 16 × 16 tiles, two K slices; B = 2.
+        const int b = 2, m = 21, n = 19, k = 17;
         var aPlain = Sim.Random([b, m, k], dtype, 24);
         var aTrans = Sim.Random([b, k, m], dtype, 25);
         var bPlain = Sim.Random([b, k, n], dtype, 26);

@@ -128,4 +128,25 @@ public class DeviceTests
         Assert.Equal(start.DeviceAllocations, end.DeviceAllocations); // every block came from the cache
         Assert.Equal(start.PeakAllocatedBytes, end.PeakAllocatedBytes);
     }
+
+    [Fact]
+    public void KernelsCompileOncePerInstantiationAndAreReportedWithTheirTimes()
+    {
+        var x = Tensor.Randn([3, 3], DType.Float64, new Generator(5)).To(Sim.Device);
+        x.Sigmoid().Dispose();
+        int loaded = KernelCache.Count;
+        for (int i = 0; i < 3; i++) x.Sigmoid().Dispose();
+        Assert.Equal(loaded, KernelCache.Count);
+        Assert.Contains(GpuDevices.KernelCompileTimes(), t => t.Kernel.Contains("SigmoidOperator", StringComparison.Ordinal) && t.Kernel.Contains("Double", StringComparison.Ordinal));
+        Assert.All(GpuDevices.KernelCompileTimes(), t => Assert.True(t.Elapsed > TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task OtherThreadsCanUseTheDevice()
+    {
+        var x = Tensor.Randn([4, 3], DType.Float32, new Generator(6));
+        var onDevice = x.To(Sim.Device);
+        var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Task.Run(() => onDevice.Mul(i).Exp().Sum().Item())));
+        for (int i = 0; i < 3; i++) Assert.Equal(x.Mul(i).Exp().Sum().Item(), results[i], 4);
+    }
 }
