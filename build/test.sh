@@ -22,6 +22,9 @@ for project in "${projects[@]}"; do
   fi
   rm -f "$log"
 done
+if [ "$skipped" -gt 0 ]; then
+  echo "Skipped tests state their reason (e.g. no CUDA GPU) in the detailed log: add --logger 'console;verbosity=detailed'."
+fi
 # One plain summary line ("N passed, N failed, N skipped") over both projects, for tools that read the closing line.
 echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -96,7 +96,12 @@ public static class GpuDevices
     public static GpuMemoryStats MemoryInfo(Device device) => Backend(device).Allocator.Stats;
 
     /// <summary>Returns the cached free blocks of <paramref name="device"/> to the driver (PyTorch's <c>torch.cuda.empty_cache()</c>).</summary>
-    public static void EmptyCache(Device device) => Backend(device).Allocator.EmptyCache();
+    public static void EmptyCache(Device device)
+    {
+        var backend = Backend(device);
+        backend.Bind();
+        backend.Allocator.EmptyCache();
+    }
 
     /// <summary>Restarts the peak counter of <paramref name="device"/> at the current allocation.</summary>
     public static void ResetPeakMemory(Device device) => Backend(device).Allocator.ResetPeak();
