@@ -41,7 +41,7 @@ public class PtxCompilationTests(ITestOutputHelper output)
                         ? EntryPointDescription.FromExplicitlyGroupedKernel(kernel.Method)
                         : EntryPointDescription.FromImplicitlyGroupedKernel(kernel.Method);
                     var compiled = (PTXCompiledKernel)backend!.Compile(entry, new KernelSpecialization());
-                    if (kernel.Name.StartsWith("Gemm<Single", StringComparison.Ordinal) || kernel.Name.StartsWith("Map<Single, ErfOp", StringComparison.Ordinal)) output.WriteLine(compiled.PTXAssembly);
+                    Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
                     if (compiled.PTXAssembly.Contains(".extern .func", StringComparison.Ordinal))
                         failures.Add($"{kernel.Name}: unresolved call ({ExternLines(compiled.PTXAssembly)})");
                 }
