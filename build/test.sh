@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (the README's test command). Needs only the .NET 10 SDK; NuGet restores the rest.
+# Runs the whole test suite (the README's test command): the core tests, then the GPU backend's tests (on ILGPU's
+# CPU simulator; tests that need a real CUDA GPU are skipped with a reason when none is present).
+# Needs only the .NET 10 SDK; NuGet restores the rest. Extra arguments go to every `dotnet test`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-log=$(mktemp)
-dotnet test tests/AutoGradNet.Tests/AutoGradNet.Tests.csproj -c Release "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-# One plain summary line ("N passed, N failed, N skipped") for tools that read the closing line.
-summary=$(grep -E '(Passed|Failed)!' "$log" | tail -n 1)
-if [ -n "$summary" ]; then
-  failed=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$summary")
-  passed=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$summary")
-  skipped=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$summary")
-  echo "$passed passed, $failed failed, $skipped skipped"
+projects=(tests/AutoGradNet.Tests/AutoGradNet.Tests.csproj tests/AutoGradNet.Gpu.Tests/AutoGradNet.Gpu.Tests.csproj)
+status=0
+passed=0 failed=0 skipped=0
+for project in "${projects[@]}"; do
+  log=$(mktemp)
+  dotnet test "$project" -c Release "$@" 2>&1 | tee "$log"
+  code=${PIPESTATUS[0]}
+  [ "$code" -ne 0 ] && status=$code
+  summary=$(grep -E '(Passed|Failed)!' "$log" | tail -n 1)
+  if [ -n "$summary" ]; then
+    failed=$((failed + $(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$summary")))
+    passed=$((passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$summary")))
+    skipped=$((skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$summary")))
+  elif [ "$code" -ne 0 ]; then
+    echo "no test summary from $project (build failure?)"
+  fi
+  rm -f "$log"
+done
+if [ "$skipped" -gt 0 ]; then
+  echo "Skipped tests state their reason (e.g. no CUDA GPU) in the detailed log: add --logger 'console;verbosity=detailed'."
 fi
-rm -f "$log"
+# One plain summary line ("N passed, N failed, N skipped") over both projects, for tools that read the closing line.
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

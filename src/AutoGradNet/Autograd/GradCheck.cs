@@ -67,14 +67,16 @@ public static class GradCheck
         options ??= new GradCheckOptions();
         var diff = DifferentiableInputs(inputs, "GradGradCheck");
         int[] outShape;
+        Device outDevice;
         using (Tensor.NewDisposeScope())
         {
             var probe = function(inputs);
             ValidateOutputs([probe]);
             outShape = probe.Shape.ToArray();
+            outDevice = probe.Device;
         }
         var generator = new Generator(options.Seed + 7919);
-        var v = Tensor.Randn(outShape, DType.Float64, generator).RequiresGrad_();
+        var v = Tensor.Randn(outShape, DType.Float64, generator, outDevice).RequiresGrad_();
         var extended = inputs.Append(v).ToArray();
         Tensor[] FirstDerivatives(Tensor[] all)
         {

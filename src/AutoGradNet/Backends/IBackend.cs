@@ -43,7 +43,7 @@ internal interface IBackend
     /// <summary>
     /// c[b] = a[b] · b[b] (or c[b] += … with <paramref name="accumulate"/>) for 3-D views a [B,M,K], b [B,K,N]
     /// (batch stride may be 0; one of the last two strides of each is 1) into c [B,M,N] with unit column stride.
-    /// A batch stride of 0 in c sums the batch's products into one matrix (in batch order).
+    /// With a batch stride of 0 in c the batch applies to one matrix in batch order, so with accumulate it sums the products.
     /// </summary>
     void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate = false);
 

@@ -1,0 +1,3 @@
+global using System.Runtime.CompilerServices;
+global using ILGPU;
+global using ILGPU.Runtime;

@@ -1,0 +1,96 @@
+using AutoGradNet.Gpu.Kernels;
+using F = AutoGradNet.Functional;
+
+namespace AutoGradNet.Gpu.Tests;
+
+/// <summary>A fact that needs a CUDA GPU: skipped, with the reason shown, when ILGPU finds none.</summary>
+public sealed class CudaFactAttribute : FactAttribute
+{
+    /// <summary>Sets <see cref="FactAttribute.Skip"/> when no CUDA device is present.</summary>
+    public CudaFactAttribute()
+    {
+        if (!GpuDevices.IsCudaAvailable)
+            Skip = "needs a CUDA GPU: ILGPU found no NVIDIA device and driver on this machine (the simulator tests cover the kernels)";
+    }
+}
+
+/// <summary>The backend on a real GPU, at sizes the simulator cannot afford.</summary>
+public class CudaTests
+{
+    private static Device Cuda => GpuDevices.Cuda();
+
+    private static void AssertClose(Tensor expected, Tensor actual, double tol, string what)
+    {
+        var e = expected.ToDoubleArray();
+        var a = actual.ToDoubleArray();
+        Assert.Equal(e.Length, a.Length);
+        double scale = Math.Max(1, e.Max(Math.Abs));
+        for (int i = 0; i < e.Length; i++)
+            Assert.True(Math.Abs(e[i] - a[i]) <= tol * scale, $"{what}: element {i}: expected {e[i]}, got {a[i]}");
+    }
+
+    [CudaFact]
+    public void EveryKernelLoadsOnTheGpu()
+    {
+        // Loading compiles for the device's own architecture and links the module in the driver.
+        var accelerator = ((GpuBackend)Cuda.Backend).Accelerator;
+        foreach (var kernel in KernelCatalog.All())
+        {
+            if (kernel.ExplicitlyGrouped) accelerator.LoadKernel(kernel.Method).Dispose();
+            else accelerator.LoadAutoGroupedKernel(kernel.Method).Dispose();
+        }
+    }
+
+    [CudaFact]
+    public void GemmMatchesTheCpuAtEveryLayoutAndBothImplementations()
+    {
+        var a = Tensor.Randn([3, 300, 200], DType.Float32, new Generator(1));
+        var b = Tensor.Randn([3, 200, 170], DType.Float32, new Generator(2));
+        var expected = a.Matmul(b);
+        foreach (var kind in new[] { GpuMatMul.Tiled, GpuMatMul.CuBlas })
+        {
+            GpuDevices.SetMatMul(Cuda, kind);
+            try
+            {
+                AssertClose(expected, a.To(Cuda).Matmul(b.To(Cuda)), 1e-4, $"{kind} NN");
+                AssertClose(expected, a.MT.Contiguous().To(Cuda).MT.Matmul(b.MT.Contiguous().To(Cuda).MT), 1e-4, $"{kind} TT");
+                var a64 = a.To(DType.Float64);
+                AssertClose(a64.Matmul(b.To(DType.Float64)), a64.To(Cuda).Matmul(b.To(DType.Float64).To(Cuda)), 1e-12, $"{kind} float64");
+            }
+            finally
+            {
+                GpuDevices.SetMatMul(Cuda, GpuMatMul.Tiled);
+            }
+        }
+    }
+
+    [CudaFact]
+    public void ConvolutionForwardAndBackwardMatchTheCpu()
+    {
+        var x = Tensor.Randn([8, 16, 20, 20], DType.Float32, new Generator(3));
+        var w = Tensor.Randn([32, 16, 3, 3], DType.Float32, new Generator(4)).Mul(0.1);
+        var xc = x.Detach().RequiresGrad_();
+        var wc = w.Detach().RequiresGrad_();
+        var yc = F.Conv2d(xc, wc, null, 2, 1);
+        yc.Sum().Backward();
+        var xg = x.To(Cuda).RequiresGrad_();
+        var wg = w.To(Cuda).RequiresGrad_();
+        var yg = F.Conv2d(xg, wg, null, 2, 1);
+        yg.Sum().Backward();
+        AssertClose(yc, yg, 1e-4, "conv2d forward");
+        AssertClose(xc.Grad!, xg.Grad!, 1e-4, "conv2d input gradient");
+        AssertClose(wc.Grad!, wg.Grad!, 1e-4, "conv2d weight gradient");
+    }
+
+    [CudaFact]
+    public void ReductionsAndRandomMatchTheCpu()
+    {
+        var x = Tensor.Randn([7, 100_003], DType.Float64, new Generator(5));
+        AssertClose(x.Sum(1), x.To(Cuda).Sum(1), 1e-12, "long rows");
+        AssertClose(x.Sum(0), x.To(Cuda).Sum(0), 1e-12, "short rows");
+        AssertClose(x.Max(1).Indices, x.To(Cuda).Max(1).Indices, 0, "arg-max");
+        // Uniform draws are exact; normal draws go through the device's log, cos and sin (last-bit differences).
+        AssertClose(Tensor.Rand([10_001], DType.Float64, new Generator(6)), Tensor.Rand([10_001], DType.Float64, new Generator(6), Cuda), 0, "uniform");
+        AssertClose(Tensor.Randn([10_001], DType.Float64, new Generator(7)), Tensor.Randn([10_001], DType.Float64, new Generator(7), Cuda), 1e-12, "normal");
+    }
+}
