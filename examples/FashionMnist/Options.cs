@@ -6,7 +6,7 @@ namespace AutoGradNet.Examples.FashionMnist;
 public sealed record Options
 {
     public string Model { get; init; } = "lenet";
-    public int Epochs { get; init; } = 6;
+    public int Epochs { get; init; } = 5;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     public string Optimizer { get; init; } = "adam";
@@ -26,7 +26,7 @@ public sealed record Options
 
         usage: fashion-mnist [options]
           --model lenet|resnet     network (default lenet: the seed-003 LeNet-5; resnet: CIFAR-style ResNet-20)
-          --epochs N               passes over the training set (default 6)
+          --epochs N               passes over the training set (default 5)
           --batch-size N           minibatch size (default 64)
           --lr X                   learning rate (default 1e-3 for adam, use ~0.05 for sgd)
           --optimizer adam|sgd     Adam, or SGD with Nesterov momentum 0.9 (default adam)

@@ -68,7 +68,7 @@ public static class Reports
         plot.XLabel("epoch");
         plot.YLabel("cross-entropy loss");
         plot.Axes.Right.Label.Text = "accuracy (%)";
-        plot.ShowLegend(ScottPlot.Alignment.MiddleRight);
+        plot.ShowLegend(ScottPlot.Alignment.UpperCenter);
         plot.SavePng(path, 900, 520);
     }
 }
