@@ -127,6 +127,9 @@ public class ConvolutionTests
         Assert.Equal([0.0, 2, 8, 10], cols.Select(1, 0).Reshape(-1).ToArray<double>());
         var back = F.Fold(cols, (4, 4), 2, stride: 2);
         Assert.True(back.AllClose(x));
+        // Unbatched [C, H, W] ↔ [C·kh·kw, L], as PyTorch's im2col/col2im.
+        Assert.True(F.Unfold(x.Squeeze(0), 2, stride: 2).AllClose(cols.Squeeze(0)));
+        Assert.True(F.Fold(cols.Squeeze(0), (4, 4), 2, stride: 2).AllClose(x.Squeeze(0)));
         var overlapping = F.Fold(F.Unfold(Tensor.Ones([1, 1, 3, 3], DType.Float64), 2), (3, 3), 2);
         Assert.Equal([1.0, 2, 1, 2, 4, 2, 1, 2, 1], overlapping.Reshape(-1).ToArray<double>()); // counts of windows covering each pixel
     }
