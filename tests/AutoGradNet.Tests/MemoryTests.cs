@@ -135,4 +135,42 @@ public class MemoryTests
         inner.Dispose();
         outer.Dispose();
     }
+
+    [Fact]
+    public void CnnOpsFreeTheirIntermediatesWithoutAScope()
+    {
+        long before = Live;
+        var x = Tensor.Randn(2, 4, 5, 5);
+        var w = Tensor.Randn(4, 2, 3, 3);
+        var c = Tensor.Randn(4);
+        var positive = Tensor.From(new float[] { 0.5f, 1f, 1.5f, 2f }, 4);
+        var plane = Tensor.Randn(4, 5, 5);
+        long start = Live;
+        void Freed(params Tensor[] results)
+        {
+            foreach (var r in results) r.Dispose();
+            Assert.Equal(start, Live);
+        }
+        Freed(Functional.Conv2d(x, w, c, padding: "same", groups: 2));
+        Freed(Functional.ConvTranspose2d(x, w, null, stride: 2, padding: 1, outputPadding: 1));
+        Freed(Functional.Unfold(plane, 2, padding: 1));
+        var cols = Functional.Unfold(x, 2);
+        Freed(Functional.Fold(cols, (5, 5), 2), cols);
+        Freed(Functional.MaxPool2d(x, 2, 1, 1, dilation: 3));
+        Freed(Functional.AvgPool2d(plane, 3, 2, 1, ceilMode: true, countIncludePad: false));
+        Freed(Functional.AdaptiveAvgPool2d(x, (2, 3)));
+        Freed(Functional.AdaptiveMaxPool2d(x, 2));
+        Freed(Functional.GlobalAvgPool(x));
+        Freed(Functional.BatchNorm(x, null, null, c, c, training: true));
+        Freed(Functional.LayerNorm(x, [5, 5]));
+        Freed(Functional.InstanceNorm(x, c, c));
+        Freed(Functional.GroupNorm(x, 2, c, c));
+        Freed(Functional.LocalResponseNorm(x, 3));
+        Freed(Functional.Dropout(x, 0.5, true, new Generator(1)));
+        Freed(Functional.Dropout2d(x, 0.5, true, new Generator(1)));
+        var (foldedWeight, foldedBias) = Functional.FoldBatchNorm(w, c, c, positive, c, c);
+        Freed(foldedWeight, foldedBias);
+        foreach (var t in new[] { x, w, c, positive, plane }) t.Dispose();
+        Assert.Equal(before, Live);
+    }
 }

@@ -73,7 +73,8 @@ internal interface IBackend
 
     /// <summary>
     /// Max over windows of contiguous x [N, C, spatial] into y [N, C, output] with the flat spatial index of each
-    /// maximum (int64). Window of output position o along dim d: start[d][o], start + dilation, … below end[d][o].
+    /// maximum (int64). Window of output position o along dim d: start[d][o], start + dilation, … below end[d][o]; a
+    /// window with no position (start ≥ end in some dim) gives −∞ and index −1.
     /// </summary>
     void MaxPool(Tensor x, Tensor y, Tensor indices, ConvGeometry geometry, int[][] windowStarts, int[][] windowEnds);
 

@@ -27,29 +27,47 @@ public static partial class Functional
         return Tape.Record(x, "FoldBackward", (grad, _, _) => [UnfoldNd(grad, g)], [cols]);
     }
 
-    /// <summary>Extracts sliding blocks of a batched 2-D input [N, C, H, W] into [N, C·kh·kw, L] (PyTorch's <c>F.unfold</c>).</summary>
+    /// <summary>
+    /// Extracts sliding blocks of a 2-D input [N, C, H, W] into [N, C·kh·kw, L] (PyTorch's <c>F.unfold</c>); an unbatched
+    /// input [C, H, W] gives [C·kh·kw, L], as PyTorch's im2col.
+    /// </summary>
     public static Tensor Unfold(Tensor input, Ints kernelSize, Ints? dilation = null, Ints? padding = null, Ints? stride = null)
     {
-        const string op = "unfold";
-        Guard.Float(input, op);
-        Guard.Rank(input, 4, 4, op);
-        var (g, _) = Geometry(input.Shape.ToArray()[2..], kernelSize.For(2, op, "kernel size"), (stride ?? 1).For(2, op, "stride"),
-            (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
-        return UnfoldNd(input, g);
+        return Tensor.Composite(() =>
+        {
+            const string op = "unfold";
+            Guard.Float(input, op);
+            Guard.Rank(input, 3, 4, op);
+            bool unbatched = input.Rank == 3;
+            var x = unbatched ? input.Unsqueeze(0) : input;
+            var (g, _) = Geometry(x.Shape.ToArray()[2..], kernelSize.For(2, op, "kernel size"), (stride ?? 1).For(2, op, "stride"),
+                (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
+            var cols = UnfoldNd(x, g);
+            return unbatched ? cols.Squeeze(0) : cols;
+        });
     }
 
-    /// <summary>Sums sliding blocks [N, C·kh·kw, L] back into [N, C, H, W] of <paramref name="outputSize"/> (PyTorch's <c>F.fold</c>).</summary>
+    /// <summary>
+    /// Sums sliding blocks [N, C·kh·kw, L] back into [N, C, H, W] of <paramref name="outputSize"/> (PyTorch's <c>F.fold</c>);
+    /// an unbatched input [C·kh·kw, L] gives [C, H, W].
+    /// </summary>
     public static Tensor Fold(Tensor input, Ints outputSize, Ints kernelSize, Ints? dilation = null, Ints? padding = null, Ints? stride = null)
     {
-        const string op = "fold";
-        Guard.Float(input, op);
-        Guard.Rank(input, 3, 3, op);
-        var size = outputSize.For(2, op, "output size");
-        var k = kernelSize.For(2, op, "kernel size");
-        var (g, _) = Geometry(size, k, (stride ?? 1).For(2, op, "stride"), (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
-        if (input.Size(1) % g.KernelSize != 0 || input.Size(2) != g.OutputSize)
-            throw new ArgumentException($"{op}: input {input.Shape} does not hold C·{g.KernelSize} rows of {g.OutputSize} blocks for output size {outputSize} and kernel {kernelSize}");
-        return FoldNd(input, g, [input.Size(0), input.Size(1) / g.KernelSize, size[0], size[1]]);
+        return Tensor.Composite(() =>
+        {
+            const string op = "fold";
+            Guard.Float(input, op);
+            Guard.Rank(input, 2, 3, op);
+            bool unbatched = input.Rank == 2;
+            var cols = unbatched ? input.Unsqueeze(0) : input;
+            var size = outputSize.For(2, op, "output size");
+            var k = kernelSize.For(2, op, "kernel size");
+            var (g, _) = Geometry(size, k, (stride ?? 1).For(2, op, "stride"), (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
+            if (cols.Size(1) % g.KernelSize != 0 || cols.Size(2) != g.OutputSize)
+                throw new ArgumentException($"{op}: input {input.Shape} does not hold C·{g.KernelSize} rows of {g.OutputSize} blocks for output size {outputSize} and kernel {kernelSize}");
+            var y = FoldNd(cols, g, [cols.Size(0), cols.Size(1) / g.KernelSize, size[0], size[1]]);
+            return unbatched ? y.Squeeze(0) : y;
+        });
     }
 
     /// <summary>Builds and validates a window geometry; output sizes follow floor((S + 2P − D·(K−1) − 1)/S) + 1.</summary>

@@ -205,22 +205,25 @@ public static partial class Functional
     public static (Tensor Weight, Tensor Bias) FoldBatchNorm(Tensor convWeight, Tensor? convBias, Tensor runningMean, Tensor runningVar,
         Tensor? gamma = null, Tensor? beta = null, double eps = 1e-5)
     {
-        const string op = "fold_batch_norm";
-        int cout = convWeight.Size(0);
-        CheckChannelParam(convBias, cout, "conv bias", op);
-        CheckChannelParam(runningMean, cout, "running mean", op);
-        CheckChannelParam(runningVar, cout, "running variance", op);
-        CheckChannelParam(gamma, cout, "gamma", op);
-        CheckChannelParam(beta, cout, "beta", op);
-        using var noGrad = GradMode.NoGrad();
-        var scale = runningVar.Add(eps).Sqrt().Reciprocal();
-        if (gamma is not null) scale = scale.Mul(gamma);
-        var shape = new int[convWeight.Rank];
-        Array.Fill(shape, 1);
-        shape[0] = cout;
-        var weight = convWeight.Mul(scale.Reshape(shape));
-        var bias = (convBias ?? Tensor.ZerosLike(runningMean)).Sub(runningMean).Mul(scale);
-        if (beta is not null) bias = bias.Add(beta);
-        return (weight, bias);
+        return Tensor.Composite(() =>
+        {
+            const string op = "fold_batch_norm";
+            int cout = convWeight.Size(0);
+            CheckChannelParam(convBias, cout, "conv bias", op);
+            CheckChannelParam(runningMean, cout, "running mean", op);
+            CheckChannelParam(runningVar, cout, "running variance", op);
+            CheckChannelParam(gamma, cout, "gamma", op);
+            CheckChannelParam(beta, cout, "beta", op);
+            using var noGrad = GradMode.NoGrad();
+            var scale = runningVar.Add(eps).Sqrt().Reciprocal();
+            if (gamma is not null) scale = scale.Mul(gamma);
+            var shape = new int[convWeight.Rank];
+            Array.Fill(shape, 1);
+            shape[0] = cout;
+            var weight = convWeight.Mul(scale.Reshape(shape));
+            var bias = (convBias ?? Tensor.ZerosLike(runningMean)).Sub(runningMean).Mul(scale);
+            if (beta is not null) bias = bias.Add(beta);
+            return (weight, bias);
+        });
     }
 }

@@ -3,7 +3,9 @@ namespace AutoGradNet;
 public static partial class Functional
 {
     /// <summary>2-D max pooling; stride defaults to the kernel size. See <see cref="MaxPool2dWithIndices"/> for the indices.</summary>
-    /// <remarks>NOTE: at ties the gradient goes to the first maximum in window order (row-major), as PyTorch's CPU kernel.</remarks>
+    /// <remarks>NOTE: at ties the gradient goes to the first maximum in window order (row-major), as PyTorch's CPU kernel.
+    /// A window that holds no input position (dilation with padding can make one) gives −∞, as PyTorch, with index −1
+    /// and no gradient.</remarks>
     public static Tensor MaxPool2d(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
         ValuesOnly(MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 2, "max_pool2d"));
 
@@ -116,11 +118,20 @@ public static partial class Functional
         using (var dense = x.Contiguous().Alias(false)) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
         var inShape = x.Shape.ToArray();
         int planeSize = g.InputSize, outSize = g.OutputSize;
+        // With dilation and padding a window can hold no input position: its maximum is −∞ and its index −1 (the
+        // kernel's rule), and it passes no gradient back.
+        bool anyEmpty = Enumerable.Range(0, rank).Any(d => starts[d].Where((start, o) => start >= ends[d][o]).Any());
         Tape.Record(values, op == "adaptive_max_pool" ? "AdaptiveMaxPoolBackward" : "MaxPoolBackward", (grad, s, _) =>
         {
             var flatIndex = s[0].Reshape(n, c, outSize);
-            var scattered = Tensor.Zeros([n, c, planeSize], grad.DType, grad.Device).ScatterAdd(2, flatIndex, grad.Reshape(n, c, outSize));
-            return [scattered.Reshape(inShape)];
+            if (!anyEmpty)
+                return [Tensor.Zeros([n, c, planeSize], grad.DType, grad.Device).ScatterAdd(2, flatIndex, grad.Reshape(n, c, outSize)).Reshape(inShape)];
+            // Empty windows scatter into a spare slot past the plane, which is dropped.
+            using var spare = Tensor.Scalar(planeSize, DType.Int64, grad.Device);
+            using var empty = flatIndex.Lt(0.0);
+            using var routed = Tensor.Where(empty, spare, flatIndex);
+            var scattered = Tensor.Zeros([n, c, planeSize + 1], grad.DType, grad.Device).ScatterAdd(2, routed, grad.Reshape(n, c, outSize));
+            return [scattered.Narrow(2, 0, planeSize).Reshape(inShape)];
         }, [x], [indices]);
         return unbatched ? (values.Squeeze(0), indices.Squeeze(0)) : (values, indices);
     }

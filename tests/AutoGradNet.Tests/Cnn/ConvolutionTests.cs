@@ -118,6 +118,33 @@ public class ConvolutionTests
         Assert.True(GradCheck.GradGradCheck(t => F.ConvTranspose2d(t[0], t[1], t[2], 2, 1, 1), [x, w, b], new GradCheckOptions { FastMode = true }));
     }
 
+    /// <summary>
+    /// Convolutions build im2col columns for a chunk of the batch at a time (a scratch budget of 2²² elements): with
+    /// 16·9·10⁴ columns per sample the batch of 3 runs as chunks of 2 and 1. Each sample alone must give the same
+    /// output, input gradient, and its share of the accumulated weight gradient.
+    /// </summary>
+    [Fact]
+    public void ConvolutionChunksTheBatchConsistently()
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var x = Rand([3, 16, 100, 100], 23, grad: true);
+        var w = Rand([2, 8, 3, 3], 24, grad: true);
+        var upstream = Rand([3, 2, 100, 100], 25);
+        var y = F.Conv2d(x, w, null, 1, 1, groups: 2);
+        var (gx, gw) = Autograd.Grad([y], [x, w], [upstream]) switch { var g => (g[0]!, g[1]!) };
+        var gwSum = Tensor.Zeros([2, 8, 3, 3], DType.Float64);
+        for (int n = 0; n < 3; n++)
+        {
+            var xn = x.Narrow(0, n, 1).Detach().RequiresGrad_();
+            var yn = F.Conv2d(xn, w, null, 1, 1, groups: 2);
+            Assert.True(yn.AllClose(y.Narrow(0, n, 1), 1e-12, 1e-12), $"sample {n}: output");
+            var g = Autograd.Grad([yn], [xn, w], [upstream.Narrow(0, n, 1)]);
+            Assert.True(g[0]!.AllClose(gx.Narrow(0, n, 1), 1e-12, 1e-12), $"sample {n}: input gradient");
+            gwSum = gwSum.Add(g[1]!);
+        }
+        Assert.True(gwSum.AllClose(gw, 1e-10, 1e-10), "weight gradient");
+    }
+
     [Fact]
     public void UnfoldFoldMatchPyTorchSemantics()
     {
@@ -127,6 +154,9 @@ public class ConvolutionTests
         Assert.Equal([0.0, 2, 8, 10], cols.Select(1, 0).Reshape(-1).ToArray<double>());
         var back = F.Fold(cols, (4, 4), 2, stride: 2);
         Assert.True(back.AllClose(x));
+        // Unbatched [C, H, W] ↔ [C·kh·kw, L], as PyTorch's im2col/col2im.
+        Assert.True(F.Unfold(x.Squeeze(0), 2, stride: 2).AllClose(cols.Squeeze(0)));
+        Assert.True(F.Fold(cols.Squeeze(0), (4, 4), 2, stride: 2).AllClose(x.Squeeze(0)));
         var overlapping = F.Fold(F.Unfold(Tensor.Ones([1, 1, 3, 3], DType.Float64), 2), (3, 3), 2);
         Assert.Equal([1.0, 2, 1, 2, 4, 2, 1, 2, 1], overlapping.Reshape(-1).ToArray<double>()); // counts of windows covering each pixel
     }

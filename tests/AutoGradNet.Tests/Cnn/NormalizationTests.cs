@@ -57,6 +57,36 @@ public class NormalizationTests
         }
     }
 
+    /// <summary>
+    /// The running statistics of the op table's batch_norm samples: one update per training call (against the table's
+    /// reference), none from backward or from evaluation calls, and never part of the graph.
+    /// </summary>
+    [Fact]
+    public void BatchNormRunningStatsUpdateOncePerTrainingCall()
+    {
+        var row = OpTable.OpTable.Get("batch_norm.running_stats");
+        foreach (var sample in row.Samples())
+            foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+            {
+                using var scope = Tensor.NewDisposeScope();
+                var values = OpTable.Harness.MakeValues(row, sample, OpTable.Harness.SeededSource("running/" + sample.Name));
+                var inputs = OpTable.Harness.MakeInputs(sample, values, dtype, requiresGrad: false);
+                var x = inputs[0].Clone().RequiresGrad_();
+                var (mean, variance) = (inputs[1], inputs[2]);
+                double momentum = sample.Dbl(0);
+                var expected = OpTable.Reference.BatchNormRunningStats(
+                    new OpTable.RT(x.ToDoubleArray(), x.Shape.ToArray()), new OpTable.RT(mean.ToDoubleArray(), [mean.Numel]),
+                    new OpTable.RT(variance.ToDoubleArray(), [variance.Numel]), momentum).Data;
+                var y = F.BatchNorm(x, mean, variance, training: true, momentum: momentum);
+                y.Mul(y).Sum().Backward();
+                F.BatchNorm(x, mean, variance, training: false).Sum().Backward();
+                Assert.False(mean.RequiresGrad || variance.RequiresGrad);
+                Assert.Null(mean.GradFn);
+                var actual = mean.ToDoubleArray().Concat(variance.ToDoubleArray()).ToArray();
+                CnnReference.AssertClose(expected, actual, dtype == DType.Float64 ? 1e-12 : 1e-5, $"running stats ({sample.Name}, {dtype.Name()})");
+            }
+    }
+
     [Fact]
     public void BatchNormEvalUsesRunningStatsAndSeedConventionIsExpressible()
     {

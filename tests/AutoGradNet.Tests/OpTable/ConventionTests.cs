@@ -118,4 +118,24 @@ public class ConventionTests
         Assert.Equal([false, false], flags.Eq(2.0).ToArray<bool>());
         Assert.Equal([true, true], flags.Gt(-1.0).ToArray<bool>());
     }
+
+    [Fact]
+    public void MaxPoolWindowWithNoInputPositionIsMinusInfinityWithNoGradient()
+    {
+        // Kernel 2, dilation 3, padding 2 (at most half the effective kernel 4, so PyTorch accepts it) on a length-2
+        // input: the windows read positions {−2, 1}, {−1, 2} and {0, 3}; the middle one holds no input position. PyTorch's
+        // CPU kernel gives −∞ there (with an index outside the window); the library gives −∞ with index −1, and such an
+        // output passes no gradient back.
+        using var x = T(0.5, -1.5);
+        using var x3 = x.Reshape(1, 1, 2);
+        var (values, indices) = Functional.MaxPool1dWithIndices(x3, 2, stride: 1, padding: 2, dilation: 3);
+        Assert.Equal([-1.5, double.NegativeInfinity, 0.5], values.ToDoubleArray());
+        Assert.Equal([1L, -1L, 0L], indices.ToArray<long>());
+        Assert.Equal([1.0, 1.0], Grads(t => Functional.MaxPool1d(t[0].Reshape(1, 1, 2), 2, 1, 2, 3), x)[0]);
+        // Every window empty (2-D, one row): all −∞, all gradients zero.
+        using var row = T(1, 2);
+        Assert.All(Functional.MaxPool2d(row.Reshape(1, 1, 1, 2), (2, 1), stride: 1, padding: (2, 0), dilation: (3, 1)).ToDoubleArray(),
+            v => Assert.Equal(double.NegativeInfinity, v));
+        Assert.Equal([0.0, 0.0], Grads(t => Functional.MaxPool2d(t[0].Reshape(1, 1, 1, 2), (2, 1), 1, (2, 0), (3, 1)), row)[0]);
+    }
 }

@@ -108,6 +108,8 @@ public sealed record OpInfo
     public object?[] BroadcastArgs { get; init; } = [];
     /// <summary>For the FsCheck properties: a sample built around a generated shape and variant number (null: not applicable).</summary>
     public Func<int[], int, SampleCase?>? FromShape { get; init; }
+    /// <summary>For the window (convolution/pooling) FsCheck properties: a sample built around generated hyper-parameters.</summary>
+    public WindowRow? FromWindow { get; init; }
 
     public override string ToString() => Name;
 }

@@ -1,7 +1,7 @@
 namespace AutoGradNet.Tests.OpTable;
 
 /// <summary>
-/// The op table: one <see cref="OpInfo"/> row per differentiable (or forward-only) op of the core. The rows
+/// The op table: one <see cref="OpInfo"/> row per differentiable (or forward-only) op of the core and of <see cref="Functional"/>. The rows
 /// live in the <c>OpTable.*.cs</c> files, one per op family; the tests in <see cref="OpTableTests"/> and
 /// <see cref="OpTableProperties"/> are driven entirely by them.
 /// </summary>
@@ -19,6 +19,9 @@ public static partial class OpTable
         rows.AddRange(LinalgRows());
         rows.AddRange(LossRows());
         rows.AddRange(CompareRows());
+        rows.AddRange(ConvRows());
+        rows.AddRange(PoolRows());
+        rows.AddRange(NormRows());
         var duplicate = rows.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new InvalidOperationException($"op table: row {duplicate.Key} appears twice");
         return rows.ToArray();

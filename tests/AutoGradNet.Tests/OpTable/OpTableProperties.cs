@@ -85,7 +85,10 @@ public static class PropCases
     }
 }
 
-/// <summary>One FsCheck property per op family: generated shapes and values, forward vs reference and gradcheck.</summary>
+/// <summary>
+/// One FsCheck property per op family: generated shapes and values, forward vs reference and gradcheck. Convolution and
+/// pooling rows are generated from window hyper-parameters instead (<see cref="OpTableCnnProperties"/>).
+/// </summary>
 public class OpTableProperties
 {
     private const int Tests = 30;
@@ -102,6 +105,9 @@ public class OpTableProperties
     [Property(MaxTest = Tests)] public Property Linalg() => Family("linalg");
     [Property(MaxTest = Tests)] public Property Loss() => Family("loss");
     [Property(MaxTest = Tests)] public Property Compare() => Family("compare");
+    [Property(MaxTest = Tests)] public Property Norm() => Family("norm");
+    /// <summary>The pooling rows without window hyper-parameters (adaptive and global pooling); the others are in <see cref="OpTableCnnProperties"/>.</summary>
+    [Property(MaxTest = Tests)] public Property Pool() => Family("pool");
 
     /// <summary>A failing property must shrink: a case that fails for shapes with more than one element ends at a single-element shape.</summary>
     [Fact]

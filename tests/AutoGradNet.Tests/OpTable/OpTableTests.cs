@@ -154,7 +154,8 @@ public class OpTableTests
     }
 
     public static TheoryData<string> LargeOps =>
-        Names(r => r.FromShape is not null && r.Family is "elementwise" or "binary" or "activation" or "softmax" or "reduce" or "compare" or "shape");
+        Names(r => r.FromShape is not null && r.Family is "elementwise" or "binary" or "activation" or "softmax" or "reduce" or "compare" or "shape"
+            or "pool" or "norm");
 
     /// <summary>
     /// Forward on inputs above <c>Strided.ParallelThreshold</c> (32768 elements), so the multi-core paths of the CPU
@@ -179,6 +180,43 @@ public class OpTableTests
         Assert.True(checkedCases > 0, $"{op}: no large sample");
     }
 
+    public static TheoryData<string> WindowOps => Names(r => r.FromWindow is not null);
+
+    /// <summary>
+    /// Large windows per kind and rank: the sliding-window kernels (im2col, col2im, max pooling) split their planes over
+    /// cores above <c>Strided.ParallelThreshold</c> units of work, with strides, padding and dilation in play.
+    /// </summary>
+    internal static Window LargeWindow(WindowKind kind, int rank) => new()
+    {
+        Kind = kind,
+        Batch = 2,
+        Groups = kind is WindowKind.Conv or WindowKind.ConvTranspose ? 2 : 1,
+        InPerGroup = kind is WindowKind.Conv or WindowKind.ConvTranspose ? 2 : 4,
+        OutPerGroup = 2,
+        Spatial = rank switch { 1 => [2000], 2 => [40, 37], _ => [9, 11, 10] },
+        Kernel = rank switch { 1 => [5], 2 => [3, 2], _ => [3, 2, 2] },
+        Stride = kind == WindowKind.ConvTranspose ? Enumerable.Repeat(1, rank).ToArray() : rank switch { 1 => [2], 2 => [1, 2], _ => [1, 1, 2] },
+        Padding = Enumerable.Repeat(1, rank).ToArray(),
+        Dilation = kind == WindowKind.AvgPool ? Enumerable.Repeat(1, rank).ToArray() : rank switch { 1 => [2], 2 => [1, 2], _ => [2, 1, 1] },
+        Bias = true,
+        CeilMode = true,
+        CountIncludePad = false,
+        Seed = 7,
+    };
+
+    [Theory]
+    [MemberData(nameof(WindowOps))]
+    public void LargeWindowsForward(string op)
+    {
+        var row = OpTable.Get(op);
+        var window = LargeWindow(row.FromWindow!.Kind, row.FromWindow.Rank);
+        var sample = row.FromWindow.Sample(window);
+        Assert.True(sample is not null, $"{op}: the large window {window} is not valid for it");
+        var values = Harness.MakeValues(row, sample, Harness.SeededSource(op + "/large"), spreadOut: false);
+        Harness.CheckForward(row, sample, values, DType.Float64);
+        Harness.CheckForward(row, sample, values, DType.Float32);
+    }
+
     // ---- the table itself ---------------------------------------------------------------------------------------
 
     /// <summary>Public members of Tensor and Loss that are not differentiable ops of the op files (creation, I/O, autograd plumbing…).</summary>
@@ -196,6 +234,12 @@ public class OpTableTests
         "Equals", "GetHashCode", "GetType",
     ];
 
+    /// <summary>
+    /// Public methods of <see cref="Functional"/> exempt from needing a row, each with its reason. None: every one is an op
+    /// (FoldBatchNorm, computed under no-grad, has a forward-only row).
+    /// </summary>
+    private static readonly Dictionary<string, string> FunctionalNotOps = [];
+
     [Fact]
     public void EveryPublicOpHasARow()
     {
@@ -204,6 +248,9 @@ public class OpTableTests
             .Select(m => m.Name)
             .Where(n => !NotOps.Contains(n) && !n.EndsWith("InPlace", StringComparison.Ordinal))
             .ToHashSet();
+        var functional = typeof(Functional).GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly).Select(m => m.Name).ToHashSet();
+        Assert.True(functional.Count >= 30, $"Functional has only {functional.Count} public methods");
+        members.UnionWith(functional.Where(n => !FunctionalNotOps.ContainsKey(n)));
         var covered = OpTable.All.SelectMany(r => r.Api).ToHashSet();
         var missing = members.Where(m => !covered.Contains(m)).OrderBy(m => m).ToArray();
         Assert.True(missing.Length == 0, "public ops without an op-table row: " + string.Join(", ", missing));
@@ -215,8 +262,8 @@ public class OpTableTests
     [Fact]
     public void EveryRowHasAPropertyGenerator()
     {
-        var without = OpTable.All.Where(r => r.FromShape is null).Select(r => r.Name).ToArray();
-        Assert.True(without.Length == 0, "rows without a FromShape generator for the FsCheck properties: " + string.Join(", ", without));
+        var without = OpTable.All.Where(r => r.FromShape is null && r.FromWindow is null).Select(r => r.Name).ToArray();
+        Assert.True(without.Length == 0, "rows without a FromShape or FromWindow generator for the FsCheck properties: " + string.Join(", ", without));
     }
 
     /// <summary>The oracle must catch a wrong op: a deliberately broken forward and a deliberately broken gradient both fail.</summary>

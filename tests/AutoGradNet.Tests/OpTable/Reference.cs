@@ -28,7 +28,7 @@ public sealed class RT
 /// <see cref="RT"/> with explicit index arithmetic. Nothing here calls AutoGradNet; it is the independent
 /// oracle of the op table (only the BCL's scalar math — Math.Exp, Math.Log, Math.Tanh, Math.Pow — is shared).
 /// </summary>
-public static class Reference
+public static partial class Reference
 {
     // ---- index arithmetic ------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using AutoGradNet.Kernels;
 
 namespace AutoGradNet.Backends.Cpu;
 
@@ -109,7 +110,8 @@ internal sealed partial class CpuBackend
 
     /// <summary>
     /// Max over windows: per output position and dim, input positions start, start + dilation, … below end.
-    /// Writes the maximum and the flat spatial index of its first occurrence (NaN wins and propagates).
+    /// Writes the maximum and the flat spatial index of its first occurrence (NaN wins and propagates); a window with no
+    /// position gives −∞ and index −1.
     /// </summary>
     private static void MaxPoolT<T>(Tensor x, Tensor y, Tensor indices, ConvGeometry g, int[][] starts, int[][] ends) where T : unmanaged, INumber<T>
     {
@@ -117,6 +119,7 @@ internal sealed partial class CpuBackend
         long[] idx = Data<long>(indices);
         int planes = x.ShapeArray[0] * x.ShapeArray[1];
         int inSize = g.InputSize, outSize = g.OutputSize;
+        T negativeInfinity = Scalar.FromDouble<T>(double.NegativeInfinity);
         ParallelRows(planes, outSize * g.KernelSize, (start, end) =>
         {
             for (int plane = start; plane < end; plane++)
@@ -142,7 +145,7 @@ internal sealed partial class CpuBackend
                         }
                     }
                     int o = yBase + (o0 * g.Output[1] + o1) * g.Output[2] + o2;
-                    ys[y.Offset + o] = best;
+                    ys[y.Offset + o] = bestAt < 0 ? negativeInfinity : best;
                     idx[indices.Offset + o] = bestAt;
                 }
             }
