@@ -73,14 +73,55 @@ internal sealed partial class CpuBackend : IBackend
 
     public void Cast(Tensor src, Tensor dst)
     {
-        // Every conversion goes through double, which holds float32, int64 up to 2^53, and bool exactly.
-        var values = ToDoubles(src);
-        switch (dst.DType)
+        switch (src.DType, dst.DType)
         {
-            case DType.Float32: { var y = Data<float>(dst); for (int i = 0; i < values.Length; i++) y[i] = (float)values[i]; break; }
-            case DType.Float64: values.CopyTo(Data<double>(dst), 0); break;
-            case DType.Int64: { var y = Data<long>(dst); for (int i = 0; i < values.Length; i++) y[i] = (long)values[i]; break; }
-            case DType.Bool: { var y = Data<bool>(dst); for (int i = 0; i < values.Length; i++) y[i] = values[i] != 0; break; }
+            case (DType.Float32, DType.Float64): CastT<float, double>(src, dst); break;
+            case (DType.Float32, DType.Int64): CastT<float, long>(src, dst); break;
+            case (DType.Float64, DType.Float32): CastT<double, float>(src, dst); break;
+            case (DType.Float64, DType.Int64): CastT<double, long>(src, dst); break;
+            case (DType.Int64, DType.Float32): CastT<long, float>(src, dst); break;
+            case (DType.Int64, DType.Float64): CastT<long, double>(src, dst); break;
+            case (DType.Bool, DType.Float32): FromBool<float>(src, dst); break;
+            case (DType.Bool, DType.Float64): FromBool<double>(src, dst); break;
+            case (DType.Bool, DType.Int64): FromBool<long>(src, dst); break;
+            case (DType.Float32, DType.Bool): ToBool<float>(src, dst); break;
+            case (DType.Float64, DType.Bool): ToBool<double>(src, dst); break;
+            case (DType.Int64, DType.Bool): ToBool<long>(src, dst); break;
+            default: Copy(src, dst); break; // same dtype
+        }
+    }
+
+    private static void CastT<TIn, TOut>(Tensor src, Tensor dst) where TIn : unmanaged, INumberBase<TIn> where TOut : unmanaged, INumberBase<TOut> =>
+        Strided.ForEachRow(dst.ShapeArray, dst, src, null, null, new CastRow<TIn, TOut>(Data<TOut>(dst), Data<TIn>(src)));
+
+    private readonly struct CastRow<TIn, TOut>(TOut[] y, TIn[] x) : IRowAction where TIn : unmanaged, INumberBase<TIn> where TOut : unmanaged, INumberBase<TOut>
+    {
+        public void Row(int n, int o0, int s0, int o1, int s1, int o2, int s2, int o3, int s3)
+        {
+            // NOTE: float → int64 truncates toward zero, as PyTorch's .long().
+            for (int i = 0; i < n; i++) y[o0 + i * s0] = TOut.CreateTruncating(x[o1 + i * s1]);
+        }
+    }
+
+    private static void FromBool<TOut>(Tensor src, Tensor dst) where TOut : unmanaged, INumberBase<TOut> =>
+        Strided.ForEachRow(dst.ShapeArray, dst, src, null, null, new FromBoolRow<TOut>(Data<TOut>(dst), Data<bool>(src)));
+
+    private readonly struct FromBoolRow<TOut>(TOut[] y, bool[] x) : IRowAction where TOut : unmanaged, INumberBase<TOut>
+    {
+        public void Row(int n, int o0, int s0, int o1, int s1, int o2, int s2, int o3, int s3)
+        {
+            for (int i = 0; i < n; i++) y[o0 + i * s0] = x[o1 + i * s1] ? TOut.One : TOut.Zero;
+        }
+    }
+
+    private static void ToBool<TIn>(Tensor src, Tensor dst) where TIn : unmanaged, INumberBase<TIn> =>
+        Strided.ForEachRow(dst.ShapeArray, dst, src, null, null, new ToBoolRow<TIn>(Data<bool>(dst), Data<TIn>(src)));
+
+    private readonly struct ToBoolRow<TIn>(bool[] y, TIn[] x) : IRowAction where TIn : unmanaged, INumberBase<TIn>
+    {
+        public void Row(int n, int o0, int s0, int o1, int s1, int o2, int s2, int o3, int s3)
+        {
+            for (int i = 0; i < n; i++) y[o0 + i * s0] = x[o1 + i * s1] != TIn.Zero; // NaN is true, as PyTorch
         }
     }
 
@@ -129,8 +170,20 @@ internal sealed partial class CpuBackend : IBackend
 
     public bool HasNonFinite(Tensor x)
     {
-        var values = ToDoubles(x);
-        foreach (var v in values)
+        if (x.IsContiguous)
+        {
+            if (x.DType == DType.Float32)
+            {
+                foreach (float v in Data<float>(x).AsSpan(x.Offset, x.Numel)) if (!float.IsFinite(v)) return true;
+                return false;
+            }
+            if (x.DType == DType.Float64)
+            {
+                foreach (double v in Data<double>(x).AsSpan(x.Offset, x.Numel)) if (!double.IsFinite(v)) return true;
+                return false;
+            }
+        }
+        foreach (var v in ToDoubles(x))
             if (!double.IsFinite(v)) return true;
         return false;
     }
