@@ -9,5 +9,10 @@ namespace AutoGradNet.Benchmarks;
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "--quick") { QuickHarness.Run(args); return; }
+        if (args.Length > 0 && args[0] == "--convparts") { ConvParts.Run(int.Parse(args[1])); return; }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }
