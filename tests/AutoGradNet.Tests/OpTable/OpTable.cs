@@ -19,6 +19,7 @@ public static partial class OpTable
         rows.AddRange(LinalgRows());
         rows.AddRange(LossRows());
         rows.AddRange(CompareRows());
+        rows.AddRange(NormRows());
         var duplicate = rows.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new InvalidOperationException($"op table: row {duplicate.Key} appears twice");
         return rows.ToArray();
