@@ -1,3 +1,5 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 
 namespace AutoGradNet.Benchmarks;
@@ -9,5 +11,12 @@ namespace AutoGradNet.Benchmarks;
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "--quick") { QuickHarness.Run(args); return; }
+        if (args.Length > 0 && args[0] == "--convparts") { ConvParts.Run(int.Parse(args[1])); return; }
+        // Median and minimum next to the mean: on this shared machine the median is the number to compare.
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args,
+            DefaultConfig.Instance.AddColumn(StatisticColumn.Median, StatisticColumn.Min));
+    }
 }

@@ -55,10 +55,7 @@ public static partial class Functional
                 int count = input.Numel / Math.Max(channels, 1);
                 if (count <= 1)
                     throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input of shape {input.Shape}");
-                var mean = input.Mean(dims, keepDim: true);
-                var centered = input.Sub(mean);
-                var variance = centered.Mul(centered).Mean(dims, keepDim: true);
-                normalized = centered.Div(variance.Add(eps).Sqrt());
+                var (output, mean, variance) = BatchNormTrain(input, weight, bias, dims, shape, count, eps);
                 using (GradMode.NoGrad())
                 {
                     if (runningMean is not null)
@@ -66,6 +63,7 @@ public static partial class Functional
                     if (runningVar is not null)
                         runningVar.MulInPlace(1 - momentum).AddInPlace(variance.Reshape(channels), momentum * count / (count - 1.0));
                 }
+                return output;
             }
             else
             {
@@ -75,6 +73,59 @@ public static partial class Functional
             }
             return Affine(normalized, weight, bias, shape);
         });
+    }
+
+    /// <summary>
+    /// Training-mode batch norm as one tape node: the forward computes the batch statistics and x̂ = (x − μ)/σ once
+    /// (no graph), and the backward is the closed form gx = (γ/σ)·(g − mean(g) − x̂·mean(g·x̂)), gγ = Σ g·x̂,
+    /// gβ = Σ g, written with tensor ops. With a graph being built (double backward) the backward recomputes μ, σ
+    /// and x̂ from x with differentiable ops, so the same formula is differentiable in x, γ and g; otherwise it
+    /// uses the saved x̂ and 1/σ. Returns the output and the batch mean and biased variance ([1, C, 1…], no graph).
+    /// </summary>
+    private static (Tensor Output, Tensor Mean, Tensor Variance) BatchNormTrain(Tensor x, Tensor? weight, Tensor? bias,
+        int[] dims, int[] shape, int count, double eps)
+    {
+        Tensor mean, variance, invStd, xHat, y;
+        using (GradMode.NoGrad())
+        {
+            mean = x.Sum(dims, keepDim: true).Div(count);
+            using var centered = x.Sub(mean);
+            using var squares = centered.Mul(centered);
+            variance = squares.Sum(dims, keepDim: true).Div(count);
+            invStd = variance.Add(eps).Sqrt().Reciprocal();
+            xHat = centered.Mul(invStd);
+            y = weight is null ? xHat : xHat.Mul(weight.Reshape(shape));
+            if (bias is not null) y = y.Add(bias.Reshape(shape));
+            if (ReferenceEquals(y, xHat)) y = xHat.Clone();
+        }
+        Tensor[] inputs = weight is null && bias is null ? [x] : weight is null ? [x, bias!] : bias is null ? [x, weight] : [x, weight, bias];
+        int weightAt = weight is null ? -1 : 1, biasAt = bias is null ? -1 : weight is null ? 1 : 2;
+        int inputCount = inputs.Length;
+        Tensor[] saved = weight is null ? [x, xHat, invStd] : [x, xHat, invStd, weight];
+        y = Tape.Record(y, "NativeBatchNormBackward", (g, s, need) =>
+        {
+            Tensor xh = s[1], inv = s[2];
+            if (GradMode.IsEnabled)
+            {
+                // Building a graph: x̂ and 1/σ as differentiable functions of x.
+                var c = s[0].Sub(s[0].Sum(dims, keepDim: true).Div(count));
+                inv = c.Mul(c).Sum(dims, keepDim: true).Div(count).Add(eps).Sqrt().Reciprocal();
+                xh = c.Mul(inv);
+            }
+            var result = new Tensor?[inputCount];
+            bool needX = need[0], needW = weightAt >= 0 && need[weightAt];
+            var gSum = needX || biasAt >= 0 ? g.Sum(dims, keepDim: true) : null;
+            var gDotXHat = needX || needW ? g.Mul(xh).Sum(dims, keepDim: true) : null;
+            if (needX)
+            {
+                var scale = weightAt >= 0 ? inv.Mul(s[3].Reshape(shape)) : inv;
+                result[0] = g.Sub(xh.Mul(gDotXHat!.Div(count)).Add(gSum!.Div(count))).Mul(scale);
+            }
+            if (needW) result[weightAt] = gDotXHat!.Reshape(shape[1]);
+            if (biasAt >= 0 && need[biasAt]) result[biasAt] = gSum!.Reshape(shape[1]);
+            return result;
+        }, inputs, saved);
+        return (y, mean, variance);
     }
 
     /// <summary>Layer normalization over the trailing <paramref name="normalizedShape"/> dims, with optional elementwise affine.</summary>

@@ -9,7 +9,18 @@ public sealed partial class Tensor
     public Tensor Relu()
     {
         var y = MapKernel(this, new ReluOperator(), "relu");
-        return Tape.Record(y, "ReluBackward", (g, s, _) => [g.Mul(s[0].Gt(0.0).To(g.DType))], [this], [y]);
+        return Tape.Record(y, "ReluBackward", (g, s, _) => [ReluGrad(g, s[0])], [this], [y]);
+    }
+
+    /// <summary>
+    /// g where y &gt; 0, else 0 (relu's backward, one fused pass). Linear in g, so its own backward is itself with
+    /// the same mask; the mask carries no gradient (the relu output is piecewise constant in its sign).
+    /// </summary>
+    internal static Tensor ReluGrad(Tensor g, Tensor y)
+    {
+        var gx = ZipKernel(g, y, new ReluGradOperator(), "relu_backward");
+        if (!ShapeUtil.SequenceEqual(gx._shape, g._shape)) gx = gx.SumTo(g._shape);
+        return Tape.Record(gx, "ReluGradBackward", (gg, s, _) => [ReluGrad(gg, s[0]), null], [g, y], [y]);
     }
 
     /// <summary>x for x &gt; 0, slope·x otherwise.</summary>

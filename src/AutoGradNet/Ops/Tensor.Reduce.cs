@@ -65,11 +65,47 @@ public sealed partial class Tensor
             return s.To(DType.Int64);
         }
         var reduced = ReduceDims(dims, "sum");
-        var (rows, outer, inner, kept, outShape) = ReduceRows(reduced, keepDim);
-        var y = Alloc(outShape, DType, Device);
-        using (rows) Device.Backend.SumRows(rows, y, outer, inner);
+        var y = TrySumTrailingFirst(reduced, keepDim, out var kept) ?? SumViaRows(reduced, keepDim, out kept);
         int[] inShape = _shape;
         return Tape.Record(y, "SumBackward", (g, _, _) => [g.Reshape(kept).Expand(inShape)], [this]);
+    }
+
+    private Tensor SumViaRows(int[] reduced, bool keepDim, out int[] kept)
+    {
+        var (rows, outer, inner, keptShape, outShape) = ReduceRows(reduced, keepDim);
+        kept = keptShape;
+        var y = Alloc(outShape, DType, Device);
+        using (rows) Device.Backend.SumRows(rows, y, outer, inner);
+        return y;
+    }
+
+    /// <summary>
+    /// For a contiguous tensor whose reduced dims end with a trailing block and include others before it (batch
+    /// norm's (0, 2, 3) on [N, C, H, W]): sums the trailing block as rows where it lies, with no permuted copy,
+    /// then reduces the remaining dims of that much smaller partial sum. Null when the shape does not fit.
+    /// </summary>
+    private Tensor? TrySumTrailingFirst(int[] reduced, bool keepDim, out int[] kept)
+    {
+        kept = [];
+        int t = Rank;
+        while (t > 0 && Array.IndexOf(reduced, t - 1) >= 0) t--;
+        if (t == Rank || reduced.Length == Rank - t || !IsContiguous || Numel == 0) return null;
+        int inner = 1;
+        for (int d = t; d < Rank; d++) inner *= _shape[d];
+        using var partial = Alloc(_shape[..t], DType, Device);
+        Device.Backend.SumRows(this, partial, Numel / inner, inner);
+        var (rows, outer2, inner2, _, _) = partial.ReduceRows(reduced[..^(Rank - t)], false);
+        kept = new int[Rank];
+        var outShape = new List<int>(Rank);
+        for (int d = 0; d < Rank; d++)
+        {
+            bool isReduced = Array.IndexOf(reduced, d) >= 0;
+            kept[d] = isReduced ? 1 : _shape[d];
+            if (keepDim || !isReduced) outShape.Add(kept[d]);
+        }
+        var y = Alloc(outShape.ToArray(), DType, Device);
+        using (rows) Device.Backend.SumRows(rows, y, outer2, inner2);
+        return y;
     }
 
     /// <summary>Sum over one dimension.</summary>

@@ -10,6 +10,7 @@ public static partial class OpTable
         S("dim 1 keep", [In(domain, 2, 3, 4)], new[] { 1 }, true),
         S("dims 0,2", [In(domain, 2, 3, 4)], new[] { 0, 2 }, false),
         S("dims -1,0 keep", [In(domain, 2, 3, 4)], new[] { -1, 0 }, true),
+        S("dims 0,2,3 keep, rows of 65 (vector sums)", [In(domain, 2, 3, 5, 13)], new[] { 0, 2, 3 }, true),
         S("vector", [In(domain, 5)], new[] { 0 }, false),
         S("0-d", [In(domain)], null, false),
         S("0-d keep", [In(domain)], null, true),

@@ -22,6 +22,7 @@ public static partial class OpTable
         rows.AddRange(ConvRows());
         rows.AddRange(PoolRows());
         rows.AddRange(NormRows());
+        rows.AddRange(FusedNormRows());
         var duplicate = rows.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new InvalidOperationException($"op table: row {duplicate.Key} appears twice");
         return rows.ToArray();

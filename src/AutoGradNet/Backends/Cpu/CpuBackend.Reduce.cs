@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace AutoGradNet.Backends.Cpu;
 
@@ -22,8 +22,34 @@ internal sealed partial class CpuBackend
         }
         ParallelRows(outer, inner, (start, end) =>
         {
-            for (int r = start; r < end; r++) ys[yo + r] = TensorPrimitives.Sum<T>(xs.AsSpan(xo + r * inner, inner));
+            for (int r = start; r < end; r++) ys[yo + r] = RowSum<T>(xs.AsSpan(xo + r * inner, inner));
         });
+    }
+
+    /// <summary>
+    /// Sum of one row with four vector accumulators (the generic <c>TensorPrimitives.Sum&lt;T&gt;</c> measured
+    /// several times slower on rows of ~1,000 elements).
+    /// </summary>
+    private static T RowSum<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0, w = Vector<T>.Count;
+        T total = T.Zero;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && x.Length >= 4 * w)
+        {
+            ref T p = ref MemoryMarshal.GetReference(x);
+            Vector<T> a0 = Vector<T>.Zero, a1 = Vector<T>.Zero, a2 = Vector<T>.Zero, a3 = Vector<T>.Zero;
+            for (; i <= x.Length - 4 * w; i += 4 * w)
+            {
+                a0 += Vector.LoadUnsafe(ref p, (nuint)i);
+                a1 += Vector.LoadUnsafe(ref p, (nuint)(i + w));
+                a2 += Vector.LoadUnsafe(ref p, (nuint)(i + 2 * w));
+                a3 += Vector.LoadUnsafe(ref p, (nuint)(i + 3 * w));
+            }
+            for (; i <= x.Length - w; i += w) a0 += Vector.LoadUnsafe(ref p, (nuint)i);
+            total = Vector.Sum((a0 + a1) + (a2 + a3));
+        }
+        for (; i < x.Length; i++) total += x[i];
+        return total;
     }
 
     public void ArgReduceRows(Tensor x, Tensor values, Tensor indices, int outer, int inner, bool max)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using AutoGradNet.Kernels;
 
 namespace AutoGradNet.Backends.Cpu;
@@ -19,6 +20,7 @@ internal sealed partial class CpuBackend
         int planes = x.ShapeArray[0] * x.ShapeArray[1];
         int inSize = g.InputSize, kSize = g.KernelSize, outSize = g.OutputSize;
         int xo = x.Offset, co = cols.Offset;
+        int in2 = g.Input[2], out2 = g.Output[2];
         ParallelRows(planes, kSize * outSize, (start, end) =>
         {
             for (int plane = start; plane < end; plane++)
@@ -43,10 +45,19 @@ internal sealed partial class CpuBackend
                             }
                             int src = xBase + (i0 * g.Input[1] + i1) * g.Input[2];
                             int s2 = g.Stride[2], start2 = k2 * g.Dilation[2] - g.PadBefore[2];
-                            for (int o2 = 0; o2 < g.Output[2]; o2++)
+                            if (s2 == 1)
+                            {
+                                // Unit stride: the in-range part of the row is one contiguous copy, zeros either side.
+                                int lo = Math.Clamp(-start2, 0, out2), hi = Math.Clamp(in2 - start2, lo, out2);
+                                if (lo > 0) cs.AsSpan(dst, lo).Clear();
+                                xs.AsSpan(src + start2 + lo, hi - lo).CopyTo(cs.AsSpan(dst + lo, hi - lo));
+                                if (hi < out2) cs.AsSpan(dst + hi, out2 - hi).Clear();
+                                continue;
+                            }
+                            for (int o2 = 0; o2 < out2; o2++)
                             {
                                 int i2 = start2 + o2 * s2;
-                                cs[dst + o2] = (uint)i2 < (uint)g.Input[2] ? xs[src + i2] : T.Zero;
+                                cs[dst + o2] = (uint)i2 < (uint)in2 ? xs[src + i2] : T.Zero;
                             }
                         }
                     }
@@ -68,6 +79,7 @@ internal sealed partial class CpuBackend
         int planes = x.ShapeArray[0] * x.ShapeArray[1];
         int inSize = g.InputSize, kSize = g.KernelSize, outSize = g.OutputSize;
         int xo = x.Offset, co = cols.Offset;
+        int in2 = g.Input[2], out2 = g.Output[2];
         ParallelRows(planes, kSize * outSize, (start, end) =>
         {
             for (int plane = start; plane < end; plane++)
@@ -90,16 +102,40 @@ internal sealed partial class CpuBackend
                             int src = row + (o0 * g.Output[1] + o1) * g.Output[2];
                             int dst = xBase + (i0 * g.Input[1] + i1) * g.Input[2];
                             int s2 = g.Stride[2], start2 = k2 * g.Dilation[2] - g.PadBefore[2];
-                            for (int o2 = 0; o2 < g.Output[2]; o2++)
+                            if (s2 == 1)
+                            {
+                                // Unit stride: the in-range part of the row adds onto one contiguous run of x.
+                                int lo = Math.Clamp(-start2, 0, out2), hi = Math.Clamp(in2 - start2, lo, out2);
+                                AddInto(xs.AsSpan(dst + start2 + lo, hi - lo), cs.AsSpan(src + lo, hi - lo));
+                                continue;
+                            }
+                            for (int o2 = 0; o2 < out2; o2++)
                             {
                                 int i2 = start2 + o2 * s2;
-                                if ((uint)i2 < (uint)g.Input[2]) xs[dst + i2] += cs[src + o2];
+                                if ((uint)i2 < (uint)in2) xs[dst + i2] += cs[src + o2];
                             }
                         }
                     }
                 }
             }
         });
+    }
+
+    /// <summary>acc[i] += src[i] for short rows (a hand loop: library calls cost more than the work on rows of 8–32).</summary>
+    private static void AddInto<T>(Span<T> acc, ReadOnlySpan<T> src) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            ref T a = ref MemoryMarshal.GetReference(acc);
+            ref T b = ref MemoryMarshal.GetReference(src);
+            for (; i <= acc.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var sum = Vector.LoadUnsafe(ref a, (nuint)i) + Vector.LoadUnsafe(ref b, (nuint)i);
+                sum.StoreUnsafe(ref a, (nuint)i);
+            }
+        }
+        for (; i < acc.Length; i++) acc[i] += src[i];
     }
 
     public void MaxPool(Tensor x, Tensor y, Tensor indices, ConvGeometry g, int[][] windowStarts, int[][] windowEnds)

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using AutoGradNet.Models;
+using AutoGradNet.Nn;
+using AutoGradNet.Optim;
+using F = AutoGradNet.Functional;
+
+namespace AutoGradNet.Benchmarks;
+
+/// <summary>
+/// A fast Stopwatch harness for iterating on performance (not a replacement for BenchmarkDotNet):
+/// <c>dotnet run -c Release --project benchmarks/AutoGradNet.Benchmarks -- --quick [reps]</c>.
+/// Prints the median and minimum of several repetitions of each case, with managed bytes allocated per call.
+/// </summary>
+public static class QuickHarness
+{
+    public static void Run(string[] args)
+    {
+        int reps = args.Length > 1 ? int.Parse(args[1]) : 15;
+        string filter = args.Length > 2 ? args[2] : "";
+        var g = new Generator(5);
+
+        if ("lenet".Contains(filter) || filter == "")
+        {
+            var lenet = new LeNet();
+            var sgd = new SGD(lenet.Parameters(), lr: 0.01, momentum: 0.9);
+            var x = Tensor.Randn([64, 1, 28, 28], generator: g);
+            var y = Tensor.Randint(0, 10, [64], generator: g);
+            Time("LeNet step b64", reps, () => Step(lenet, sgd, x, y));
+        }
+        if ("resnet".Contains(filter) || filter == "")
+        {
+            var resnet = new CifarResNet(20);
+            resnet.Train();
+            var sgd = new SGD(resnet.Parameters(), lr: 0.01, momentum: 0.9);
+            var x = Tensor.Randn([32, 3, 32, 32], generator: g);
+            var y = Tensor.Randint(0, 10, [32], generator: g);
+            Time("ResNet-20 step b32", reps, () => Step(resnet, sgd, x, y));
+        }
+        if ("ops".Contains(filter) || filter == "")
+        {
+            var a = Tensor.Randn([32, 16, 32, 32], generator: g).RequiresGrad_();
+            var w = Tensor.Ones([16]).RequiresGrad_();
+            var b = Tensor.Zeros([16]).RequiresGrad_();
+            var rm = Tensor.Zeros([16]);
+            var rv = Tensor.Ones([16]);
+            Time("sum dims(0,2,3) 32x16x32x32", reps * 10, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); a.Sum([0, 2, 3], true); });
+            Time("batchnorm fwd 32x16x32x32", reps * 4, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.BatchNorm(a, rm, rv, w, b, training: true); });
+            Time("batchnorm fwd+bwd 32x16x32x32", reps * 4, () =>
+            {
+                using var s = Tensor.NewDisposeScope();
+                a.ZeroGrad(); w.ZeroGrad(); b.ZeroGrad();
+                F.BatchNorm(a, rm, rv, w, b, training: true).Sum().Backward();
+            });
+            Time("relu fwd+bwd 32x16x32x32", reps * 4, () => { using var s = Tensor.NewDisposeScope(); a.ZeroGrad(); a.Relu().Sum().Backward(); });
+            var k = Tensor.Randn([16, 16, 3, 3], generator: g).Mul(0.1).DetachFromDisposeScope().RequiresGrad_();
+            Time("conv 32x16x32x32 3x3 fwd+bwd", reps * 2, () => { using var s = Tensor.NewDisposeScope(); a.ZeroGrad(); k.ZeroGrad(); F.Conv2d(a, k, null, 1, 1).Sum().Backward(); });
+            var mp = Tensor.Randn([64, 6, 28, 28], generator: g).RequiresGrad_();
+            Time("maxpool2 fwd+bwd 64x6x28x28", reps * 4, () => { using var s = Tensor.NewDisposeScope(); mp.ZeroGrad(); F.MaxPool2d(mp, 2).Sum().Backward(); });
+            var p = Tensor.From(new[] { 1.5f }, 1).RequiresGrad_();
+            var q = Tensor.From(new[] { 2.5f }, 1).RequiresGrad_();
+            Time("add 1-elem recorded (x1000)", reps, () => { for (int i = 0; i < 1000; i++) { using var r = p.Add(q); } });
+        }
+    }
+
+    private static double Step(Module<Tensor, Tensor> model, SGD sgd, Tensor x, Tensor y)
+    {
+        using var scope = Tensor.NewDisposeScope();
+        sgd.ZeroGrad();
+        var loss = Loss.CrossEntropy(model.Call(x), y);
+        loss.Backward();
+        sgd.Step();
+        return loss.Item();
+    }
+
+    private static void Time(string name, int reps, Action body)
+    {
+        for (int i = 0; i < 3; i++) body();
+        var times = new double[reps];
+        long bytes = 0;
+        for (int i = 0; i < reps; i++)
+        {
+            long b0 = GC.GetAllocatedBytesForCurrentThread();
+            var sw = Stopwatch.StartNew();
+            body();
+            times[i] = sw.Elapsed.TotalMilliseconds;
+            bytes += GC.GetAllocatedBytesForCurrentThread() - b0;
+        }
+        Array.Sort(times);
+        Console.WriteLine($"{name,-36} median {times[reps / 2],9:F3} ms  min {times[0],9:F3} ms  alloc {bytes / reps / 1024.0,9:F1} KB");
+    }
+
+    private static void Time(string name, int reps, Func<double> body) => Time(name, reps, () => { body(); });
+}
+
+internal static class ConvParts
+{
+    public static void Run(int reps)
+    {
+        var g = new Generator(5);
+        foreach (var (n, c, h, co) in new[] { (32, 16, 32, 32), (32, 32, 16, 32), (32, 64, 8, 64) })
+        {
+            var x = Tensor.Randn([n, c, h, h], generator: g);
+            var w = Tensor.Randn([co, c, 3, 3], generator: g);
+            var geo = new ConvGeometry([h, h], [3, 3], [1, 1], [1, 1], [1, 1], [h, h]);
+            var be = x.Device.Backend;
+            int l = h * h, k = 9;
+            var cols = Tensor.Alloc([n, c * k, l], x.DType, x.Device);
+            var y = Tensor.Alloc([n, co, l], x.DType, x.Device);
+            double flop = 2.0 * n * co * c * k * l;
+            string tag = $"{n}x{c}x{h}x{h}->{co}";
+            Time($"unfold {tag}", reps, () => be.Unfold(x.Borrow([n, c, l], [c * l, l, 1], 0), cols, geo));
+            Time($"fold {tag}", reps, () => be.Fold(cols, x.Borrow([n, c, l], [c * l, l, 1], 0), geo));
+            Time($"gemm fwd {tag} ({flop / 1e6:F0} MF)", reps, () => be.MatMul(w.Borrow([n, co, c * k], [0, c * k, 1], 0), cols, y));
+            Time($"gemm wgrad {tag}", reps, () => be.MatMul(y, cols.Borrow([n, l, c * k], [c * k * l, 1, l], 0), w.Borrow([n, co, c * k], [0, c * k, 1], 0), true));
+            Time($"gemm igrad {tag}", reps, () => be.MatMul(w.Borrow([n, c * k, co], [0, 1, c * k], 0), y, cols));
+        }
+    }
+
+    private static void Time(string name, int reps, Action body)
+    {
+        body();
+        var times = new double[reps];
+        for (int i = 0; i < reps; i++) { var sw = System.Diagnostics.Stopwatch.StartNew(); body(); times[i] = sw.Elapsed.TotalMilliseconds; }
+        Array.Sort(times);
+        Console.WriteLine($"{name,-44} median {times[reps / 2],8:F3} ms  min {times[0],8:F3} ms");
+    }
+}
