@@ -143,9 +143,10 @@ public class ModuleTests
         using (layer.RegisterForwardHook((m, input, output) => { seen = output; return output.Mul(0.0); }))
         {
             var y = layer.Call(Tensor.Ones(1, 2));
-            Assert.Same(seen, seen);
             Assert.NotNull(seen);
-            Assert.Equal(0.0, y.Abs().Sum().Item());
+            Assert.Equal(new Shape(1, 2), seen!.Shape);
+            Assert.NotEqual(0.0, seen.Abs().Sum().Item()); // the hook saw the real output…
+            Assert.Equal(0.0, y.Abs().Sum().Item());       // …and replaced it
         }
         Assert.NotEqual(0.0, layer.Call(Tensor.Ones(1, 2)).Abs().Sum().Item());
     }
