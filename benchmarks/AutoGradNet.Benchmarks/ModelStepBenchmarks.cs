@@ -87,3 +87,44 @@ public class ResNet20StepBenchmarks
         return loss.Item();
     }
 }
+
+/// <summary>
+/// One training step of the CIFAR ResNet-18 (3×3 stem, no max pool, 11,173,962 parameters) at batch 32 on 32×32
+/// inputs with SGD momentum 0.9: the CPU-speed issue's ResNet-18 case (libtorch side: AutoGradNet.TorchBaseline).
+/// </summary>
+[MemoryDiagnoser]
+public class CifarResNet18StepBenchmarks
+{
+    private ResNet _model = null!;
+    private SGD _optimizer = null!;
+    private Tensor _x = null!, _y = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var g = new Generator(4);
+        _model = ResNet.CifarResNet18();
+        _optimizer = new SGD(_model.Parameters(), lr: 0.01, momentum: 0.9);
+        _x = Tensor.Randn([32, 3, 32, 32], generator: g);
+        _y = Tensor.Randint(0, 10, [32], generator: g);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _model.Dispose();
+        _x.Dispose();
+        _y.Dispose();
+    }
+
+    [Benchmark]
+    public double TrainStep()
+    {
+        using var scope = Tensor.NewDisposeScope();
+        _optimizer.ZeroGrad();
+        var loss = Loss.CrossEntropy(_model.Call(_x), _y);
+        loss.Backward();
+        _optimizer.Step();
+        return loss.Item();
+    }
+}

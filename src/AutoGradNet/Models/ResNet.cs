@@ -142,8 +142,10 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <param name="widthPerGroup">Bottleneck width per group (64 standard; 128 for Wide ResNet-50-2).</param>
     /// <param name="strideInFirst1x1">Paper layout ("v1"): bottleneck stride in the first 1×1 instead of the 3×3.</param>
     /// <param name="basePlanes">Planes of the stem and layer1 (64 standard); the stages use basePlanes·1, 2, 4, 8. Smaller values give small test networks.</param>
+    /// <param name="smallInputStem">The common CIFAR layout for 32×32 inputs: a 3×3 stride-1 stem convolution and no max pool
+    /// (CIFAR ResNet-18 has 11,173,962 parameters at 10 classes).</param>
     public ResNet(ResNetBlockKind block, int[] layers, int numClasses = 1000, int inChannels = 3, bool zeroInitResidual = false,
-        int groups = 1, int widthPerGroup = 64, bool strideInFirst1x1 = false, int basePlanes = 64)
+        int groups = 1, int widthPerGroup = 64, bool strideInFirst1x1 = false, int basePlanes = 64, bool smallInputStem = false)
     {
         if (layers.Length != 4 || layers.Any(n => n <= 0)) throw new ArgumentException($"ResNet: expected 4 positive block counts, got [{string.Join(", ", layers)}]");
         if (block == ResNetBlockKind.Basic && (groups != 1 || widthPerGroup != 64))
@@ -151,10 +153,12 @@ public sealed class ResNet : Module<Tensor, Tensor>
         Block = block;
         int expansion = block == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
         int inPlanes = basePlanes;
-        Conv1 = RegisterModule("conv1", new Conv2d(inChannels, inPlanes, 7, stride: 2, padding: 3, bias: false));
+        Conv1 = RegisterModule("conv1", smallInputStem
+            ? new Conv2d(inChannels, inPlanes, 3, stride: 1, padding: 1, bias: false)
+            : new Conv2d(inChannels, inPlanes, 7, stride: 2, padding: 3, bias: false));
         Bn1 = RegisterModule("bn1", new BatchNorm2d(inPlanes));
         Relu = RegisterModule("relu", new ReLU());
-        MaxPool = RegisterModule("maxpool", new MaxPool2d(3, 2, 1));
+        MaxPool = RegisterModule<Module<Tensor, Tensor>>("maxpool", smallInputStem ? new Identity() : new MaxPool2d(3, 2, 1));
         var stages = new Sequential[4];
         for (int s = 0; s < 4; s++)
         {
@@ -190,6 +194,9 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     /// <summary>ResNet-18: basic blocks [2, 2, 2, 2].</summary>
     public static ResNet ResNet18(int numClasses = 1000, int inChannels = 3) => new(ResNetBlockKind.Basic, [2, 2, 2, 2], numClasses, inChannels);
+    /// <summary>ResNet-18 for 32×32 inputs (CIFAR): 3×3 stem, no max pool, basic blocks [2, 2, 2, 2].</summary>
+    public static ResNet CifarResNet18(int numClasses = 10, int inChannels = 3) =>
+        new(ResNetBlockKind.Basic, [2, 2, 2, 2], numClasses, inChannels, smallInputStem: true);
     /// <summary>ResNet-34: basic blocks [3, 4, 6, 3].</summary>
     public static ResNet ResNet34(int numClasses = 1000, int inChannels = 3) => new(ResNetBlockKind.Basic, [3, 4, 6, 3], numClasses, inChannels);
     /// <summary>ResNet-50: bottlenecks [3, 4, 6, 3]; <paramref name="strideInFirst1x1"/> selects the paper's v1 layout.</summary>
@@ -216,8 +223,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public BatchNorm2d Bn1 { get; }
     /// <summary>Stem ReLU.</summary>
     public ReLU Relu { get; }
-    /// <summary>Stem max pool.</summary>
-    public MaxPool2d MaxPool { get; }
+    /// <summary>Stem max pool (identity with the small-input stem).</summary>
+    public Module<Tensor, Tensor> MaxPool { get; }
     /// <summary>Stage 1.</summary>
     public Sequential Layer1 { get; }
     /// <summary>Stage 2.</summary>

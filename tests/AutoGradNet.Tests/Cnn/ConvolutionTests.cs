@@ -211,3 +211,22 @@ public class ConvolutionTests
         Assert.Contains("bias", Assert.Throws<ArgumentException>(() => F.Conv2d(x, Tensor.Randn(2, 4, 3, 3), Tensor.Randn(3))).Message);
     }
 }
+
+public class DilatedWindowRegressionTests
+{
+    [Fact]
+    public void DilatedKernelWiderThanTheInputRowMatchesTheReference()
+    {
+        // A 1-wide input, kernel 3, dilation 2, "same" padding: some kernel taps see no input at all, and the
+        // in-range part of their row is empty and would start past the end of the input (a crash found by the
+        // adjoint property).
+        var x = Tensor.Randn([1, 1, 1], DType.Float64, new Generator(1)).RequiresGrad_();
+        var w = Tensor.Randn([1, 1, 3], DType.Float64, new Generator(2)).RequiresGrad_();
+        var y = Functional.Conv1d(x, w, padding: Padding.Same, dilation: 2);
+        Assert.Equal(x.Item() * w.ToArray<double>()[1], y.Item(), 14);
+        Assert.True(GradCheck.Check(t => Functional.Conv1d(t[0], t[1], padding: Padding.Same, dilation: 2), [x, w]));
+        var x2 = Tensor.Randn([1, 1, 2, 1], DType.Float64, new Generator(3)).RequiresGrad_();
+        var w2 = Tensor.Randn([1, 1, 3, 3], DType.Float64, new Generator(4)).RequiresGrad_();
+        Assert.True(GradCheck.Check(t => Functional.Conv2d(t[0], t[1], padding: Padding.Same, dilation: (1, 3)), [x2, w2]));
+    }
+}

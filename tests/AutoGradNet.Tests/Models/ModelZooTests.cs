@@ -28,6 +28,7 @@ public class ModelZooTests
         ["vgg16_bn"] = () => Vgg.Vgg16(batchNorm: true),
         ["vgg19_bn"] = () => Vgg.Vgg19(batchNorm: true),
         ["resnet18"] = () => ResNet.ResNet18(),
+        ["cifar-resnet18"] = () => ResNet.CifarResNet18(),
         ["resnet34"] = () => ResNet.ResNet34(),
         ["resnet50"] = () => ResNet.ResNet50(),
         ["resnet101"] = () => ResNet.ResNet101(),
@@ -89,6 +90,7 @@ public class ModelZooTests
         { "vgg16_bn", 138_365_992 },
         { "vgg19_bn", 143_678_248 },
         { "resnet18", 11_689_512 },
+        { "cifar-resnet18", 11_173_962 },
         { "resnet34", 21_797_672 },
         { "resnet50", 25_557_032 },
         { "resnet101", 44_549_160 },
@@ -175,6 +177,7 @@ public class ModelZooTests
     [InlineData("resnet152", 1000)]
     [InlineData("resnet50-v1", 1000)]
     [InlineData("cifar-resnet110-A", 10)]
+    [InlineData("cifar-resnet18", 10)]
     [InlineData("densenet201", 1000)]
     [InlineData("googlenet-aux", 1000)]
     [InlineData("inception_v3", 1000)]
@@ -226,6 +229,7 @@ public class ModelZooTests
         { "vgg16_bn", "features.41.num_batches_tracked", [] },
         { "vgg19", "features.34.weight", [512, 512, 3, 3] },
         { "resnet18", "conv1.weight", [64, 3, 7, 7] },
+        { "cifar-resnet18", "conv1.weight", [64, 3, 3, 3] },
         { "resnet18", "bn1.running_mean", [64] },
         { "resnet18", "layer1.0.conv1.weight", [64, 64, 3, 3] },
         { "resnet18", "layer2.0.downsample.0.weight", [128, 64, 1, 1] },

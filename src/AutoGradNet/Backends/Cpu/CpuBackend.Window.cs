@@ -50,7 +50,8 @@ internal sealed partial class CpuBackend
                                 // Unit stride: the in-range part of the row is one contiguous copy, zeros either side.
                                 int lo = Math.Clamp(-start2, 0, out2), hi = Math.Clamp(in2 - start2, lo, out2);
                                 if (lo > 0) cs.AsSpan(dst, lo).Clear();
-                                xs.AsSpan(src + start2 + lo, hi - lo).CopyTo(cs.AsSpan(dst + lo, hi - lo));
+                                // NOTE: an empty in-range part can start past the end of x (dilated windows): copy only when non-empty.
+                                if (hi > lo) xs.AsSpan(src + start2 + lo, hi - lo).CopyTo(cs.AsSpan(dst + lo, hi - lo));
                                 if (hi < out2) cs.AsSpan(dst + hi, out2 - hi).Clear();
                                 continue;
                             }
@@ -106,7 +107,7 @@ internal sealed partial class CpuBackend
                             {
                                 // Unit stride: the in-range part of the row adds onto one contiguous run of x.
                                 int lo = Math.Clamp(-start2, 0, out2), hi = Math.Clamp(in2 - start2, lo, out2);
-                                AddInto(xs.AsSpan(dst + start2 + lo, hi - lo), cs.AsSpan(src + lo, hi - lo));
+                                if (hi > lo) AddInto(xs.AsSpan(dst + start2 + lo, hi - lo), cs.AsSpan(src + lo, hi - lo));
                                 continue;
                             }
                             for (int o2 = 0; o2 < out2; o2++)
