@@ -42,28 +42,54 @@ public static partial class Functional
              need[1] ? Convolution(s[0], grad, g, groups) : null], [x, gy], [x, gy]);
     }
 
+    /// <summary>
+    /// The sizes every convolution kernel needs: batch n, channels, kernel taps k, output positions l, input positions s,
+    /// per-group column rows ckg = Cin/G·k and output channels Cout/G, and the batch chunk bounding the column scratch.
+    /// Views into x / cols / outputs for batch chunk [n0, n0 + nb) are built from these.
+    /// </summary>
+    private readonly record struct ConvPlan(int N, int Cin, int Cout, int K, int L, int S, int Ckg, int CoutG, int Chunk)
+    {
+        public static ConvPlan Of(int n, int cin, int cout, ConvGeometry g, int groups) =>
+            new(n, cin, cout, g.KernelSize, g.OutputSize, g.InputSize, cin / groups * g.KernelSize, cout / groups,
+                ChunkSize(n, (long)cin * g.KernelSize * g.OutputSize));
+
+        public Tensor Columns(Tensor like) => Tensor.Alloc([Chunk, Cin * K, L], like.DType, like.Device);
+
+        /// <summary>Samples [n0, n0 + nb) of an input-shaped tensor, as [nb, Cin, S].</summary>
+        public Tensor InputChunk(Tensor t, int n0, int nb) => t.Borrow([nb, Cin, S], Dense(nb, Cin, S), t.Offset + n0 * Cin * S);
+
+        /// <summary>The first nb samples of the column scratch, as [nb, Cin·K, L].</summary>
+        public Tensor ColumnChunk(Tensor cols, int nb) => cols.Borrow([nb, Cin * K, L], Dense(nb, Cin * K, L), 0);
+
+        /// <summary>Group grp of the columns of samples [0, nb), as [nb, Ckg, L] (or transposed, [nb, L, Ckg]).</summary>
+        public Tensor GroupColumns(Tensor cols, int nb, int grp, bool transposed) => transposed
+            ? cols.Borrow([nb, L, Ckg], [Cin * K * L, 1, L], grp * Ckg * L)
+            : cols.Borrow([nb, Ckg, L], [Cin * K * L, L, 1], grp * Ckg * L);
+
+        /// <summary>Group grp of an output-shaped tensor for samples [n0, n0 + nb), as [nb, Cout/G, L].</summary>
+        public Tensor GroupOutput(Tensor t, int n0, int nb, int grp) => t.Borrow([nb, CoutG, L], [Cout * L, L, 1], t.Offset + (n0 * Cout + grp * CoutG) * L);
+
+        /// <summary>Group grp of the weight, broadcast over nb samples, as [nb, Cout/G, Ckg] (or transposed, [nb, Ckg, Cout/G]).</summary>
+        public Tensor GroupWeight(Tensor w, int nb, int grp, bool transposed) => transposed
+            ? w.Borrow([nb, Ckg, CoutG], [0, 1, Ckg], w.Offset + grp * CoutG * Ckg)
+            : w.Borrow([nb, CoutG, Ckg], [0, Ckg, 1], w.Offset + grp * CoutG * Ckg);
+    }
+
     /// <summary>y[n, grp] = W[grp] · cols[n, grp] with cols = im2col(x).</summary>
     private static Tensor ConvolutionKernel(Tensor x, Tensor w, ConvGeometry g, int groups)
     {
-        int n = x.Size(0), cin = x.Size(1), cout = w.Size(0);
-        int k = g.KernelSize, l = g.OutputSize, s = g.InputSize;
-        int ckg = cin / groups * k, coutG = cout / groups;
-        int[] outShape = [n, cout, .. g.Output[(ConvGeometry.MaxSpatial - g.SpatialRank)..]];
-        var y = Tensor.Alloc(outShape, x.DType, x.Device);
+        var p = ConvPlan.Of(x.Size(0), x.Size(1), w.Size(0), g, groups);
+        var y = Tensor.Alloc([p.N, p.Cout, .. g.Output[(ConvGeometry.MaxSpatial - g.SpatialRank)..]], x.DType, x.Device);
         var backend = x.Device.Backend;
-        int chunk = ChunkSize(n, (long)cin * k * l);
         using var xd = x.Contiguous().Alias(false);
         using var wd = w.Contiguous().Alias(false);
-        using var cols = Tensor.Alloc([chunk, cin * k, l], x.DType, x.Device);
-        for (int n0 = 0; n0 < n; n0 += chunk)
+        using var cols = p.Columns(x);
+        for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
         {
-            int nb = Math.Min(chunk, n - n0);
-            backend.Unfold(xd.Borrow([nb, cin, s], Dense(nb, cin, s), xd.Offset + n0 * cin * s), cols.Borrow([nb, cin * k, l], Dense(nb, cin * k, l), 0), g);
+            int nb = Math.Min(p.Chunk, p.N - n0);
+            backend.Unfold(p.InputChunk(xd, n0, nb), p.ColumnChunk(cols, nb), g);
             for (int grp = 0; grp < groups; grp++)
-                backend.MatMul(
-                    wd.Borrow([nb, coutG, ckg], [0, ckg, 1], wd.Offset + grp * coutG * ckg),
-                    cols.Borrow([nb, ckg, l], [cin * k * l, l, 1], grp * ckg * l),
-                    y.Borrow([nb, coutG, l], [cout * l, l, 1], (n0 * cout + grp * coutG) * l));
+                backend.MatMul(p.GroupWeight(wd, nb, grp, transposed: false), p.GroupColumns(cols, nb, grp, transposed: false), p.GroupOutput(y, n0, nb, grp));
         }
         return y;
     }
@@ -71,24 +97,18 @@ public static partial class Functional
     /// <summary>gx = col2im(W[grp]ᵀ · gy[n, grp]).</summary>
     private static Tensor ConvolutionInputKernel(Tensor gy, Tensor w, ConvGeometry g, int groups, int[] xShape)
     {
-        int n = xShape[0], cin = xShape[1], cout = w.Size(0);
-        int k = g.KernelSize, l = g.OutputSize, s = g.InputSize;
-        int ckg = cin / groups * k, coutG = cout / groups;
+        var p = ConvPlan.Of(xShape[0], xShape[1], w.Size(0), g, groups);
         var gx = Tensor.Alloc(xShape, gy.DType, gy.Device);
         var backend = gy.Device.Backend;
-        int chunk = ChunkSize(n, (long)cin * k * l);
         using var gyd = gy.Contiguous().Alias(false);
         using var wd = w.Contiguous().Alias(false);
-        using var cols = Tensor.Alloc([chunk, cin * k, l], gy.DType, gy.Device);
-        for (int n0 = 0; n0 < n; n0 += chunk)
+        using var cols = p.Columns(gy);
+        for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
         {
-            int nb = Math.Min(chunk, n - n0);
+            int nb = Math.Min(p.Chunk, p.N - n0);
             for (int grp = 0; grp < groups; grp++)
-                backend.MatMul(
-                    wd.Borrow([nb, ckg, coutG], [0, 1, ckg], wd.Offset + grp * coutG * ckg),
-                    gyd.Borrow([nb, coutG, l], [cout * l, l, 1], gyd.Offset + (n0 * cout + grp * coutG) * l),
-                    cols.Borrow([nb, ckg, l], [cin * k * l, l, 1], grp * ckg * l));
-            backend.Fold(cols.Borrow([nb, cin * k, l], Dense(nb, cin * k, l), 0), gx.Borrow([nb, cin, s], Dense(nb, cin, s), n0 * cin * s), g);
+                backend.MatMul(p.GroupWeight(wd, nb, grp, transposed: true), p.GroupOutput(gyd, n0, nb, grp), p.GroupColumns(cols, nb, grp, transposed: false));
+            backend.Fold(p.ColumnChunk(cols, nb), p.InputChunk(gx, n0, nb), g);
         }
         return gx;
     }
@@ -96,25 +116,19 @@ public static partial class Functional
     /// <summary>gw[grp] = Σₙ gy[n, grp] · im2col(x)[n, grp]ᵀ, accumulated in one GEMM per chunk (batch stride 0 in the output).</summary>
     private static Tensor ConvolutionWeightKernel(Tensor x, Tensor gy, ConvGeometry g, int groups, int[] wShape)
     {
-        int n = x.Size(0), cin = x.Size(1), cout = wShape[0];
-        int k = g.KernelSize, l = g.OutputSize, s = g.InputSize;
-        int ckg = cin / groups * k, coutG = cout / groups;
+        var p = ConvPlan.Of(x.Size(0), x.Size(1), wShape[0], g, groups);
         var gw = Tensor.Alloc(wShape, x.DType, x.Device, zero: true);
         var backend = x.Device.Backend;
-        int chunk = ChunkSize(n, (long)cin * k * l);
         using var xd = x.Contiguous().Alias(false);
         using var gyd = gy.Contiguous().Alias(false);
-        using var cols = Tensor.Alloc([chunk, cin * k, l], x.DType, x.Device);
-        for (int n0 = 0; n0 < n; n0 += chunk)
+        using var cols = p.Columns(x);
+        for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
         {
-            int nb = Math.Min(chunk, n - n0);
-            backend.Unfold(xd.Borrow([nb, cin, s], Dense(nb, cin, s), xd.Offset + n0 * cin * s), cols.Borrow([nb, cin * k, l], Dense(nb, cin * k, l), 0), g);
+            int nb = Math.Min(p.Chunk, p.N - n0);
+            backend.Unfold(p.InputChunk(xd, n0, nb), p.ColumnChunk(cols, nb), g);
             for (int grp = 0; grp < groups; grp++)
-                backend.MatMul(
-                    gyd.Borrow([nb, coutG, l], [cout * l, l, 1], gyd.Offset + (n0 * cout + grp * coutG) * l),
-                    cols.Borrow([nb, l, ckg], [cin * k * l, 1, l], grp * ckg * l),
-                    gw.Borrow([nb, coutG, ckg], [0, ckg, 1], grp * coutG * ckg),
-                    accumulate: true);
+                backend.MatMul(p.GroupOutput(gyd, n0, nb, grp), p.GroupColumns(cols, nb, grp, transposed: true),
+                    gw.Borrow([nb, p.CoutG, p.Ckg], [0, p.Ckg, 1], grp * p.CoutG * p.Ckg), accumulate: true);
         }
         return gw;
     }
