@@ -4,14 +4,6 @@ namespace AutoGradNet.Gpu;
 
 internal sealed partial class GpuBackend
 {
-    private static (int Outer, int Inner) Split(int[] shape, int dim)
-    {
-        int outer = 1, inner = 1;
-        for (int d = 0; d < dim; d++) outer *= shape[d];
-        for (int d = dim + 1; d < shape.Length; d++) inner *= shape[d];
-        return (outer, inner);
-    }
-
     public void IndexSelect(Tensor x, int dim, Tensor index, Tensor y)
     {
         switch (x.DType)
@@ -25,7 +17,7 @@ internal sealed partial class GpuBackend
 
     private void IndexSelectT<T>(Tensor x, int dim, Tensor index, Tensor y) where T : unmanaged
     {
-        var (_, inner) = Split(x.ShapeArray, dim);
+        var (_, inner) = ShapeUtil.SplitAround(x.ShapeArray, dim);
         var p = new SelectArgs
         {
             Size = x.ShapeArray[dim], Count = index.Numel, Inner = inner,
@@ -45,7 +37,7 @@ internal sealed partial class GpuBackend
 
     private void IndexAddT<T, TAtomic>(Tensor dst, int dim, Tensor index, Tensor src) where T : unmanaged where TAtomic : struct, IAtomicAdd<T>
     {
-        var (_, inner) = Split(dst.ShapeArray, dim);
+        var (_, inner) = ShapeUtil.SplitAround(dst.ShapeArray, dim);
         var p = new SelectArgs
         {
             Size = dst.ShapeArray[dim], Count = index.Numel, Inner = inner,
@@ -107,6 +99,6 @@ internal sealed partial class GpuBackend
     {
         var (flag, index) = report;
         if (flag != 0)
-            throw new IndexOutOfRangeException($"{op}: index {index} is out of bounds for a dimension of size {size} (expected 0..{size - 1})");
+            throw ShapeUtil.IndexOutOfBounds(op, index, size);
     }
 }

@@ -134,4 +134,17 @@ internal static class ShapeUtil
     }
 
     public static bool SequenceEqual(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
+
+    /// <summary>Element counts before and after <paramref name="dim"/>: the tensor as [outer, size(dim), inner].</summary>
+    public static (int Outer, int Inner) SplitAround(int[] shape, int dim)
+    {
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= shape[d];
+        for (int d = dim + 1; d < shape.Length; d++) inner *= shape[d];
+        return (outer, inner);
+    }
+
+    /// <summary>The error every backend raises for an index outside [0, size) (one message, so devices agree).</summary>
+    public static IndexOutOfRangeException IndexOutOfBounds(string op, long index, int size) =>
+        new($"{op}: index {index} is out of bounds for a dimension of size {size} (expected 0..{size - 1})");
 }

@@ -2,16 +2,8 @@ namespace AutoGradNet.Backends.Cpu;
 
 internal sealed partial class CpuBackend
 {
-    // Each indexing kernel views its tensors as [outer, size(dim), inner] (contiguous), the shape PyTorch's
-    // CPU kernels use, so one loop serves every dim.
-    private static (int Outer, int Inner) Split(int[] shape, int dim)
-    {
-        int outer = 1, inner = 1;
-        for (int d = 0; d < dim; d++) outer *= shape[d];
-        for (int d = dim + 1; d < shape.Length; d++) inner *= shape[d];
-        return (outer, inner);
-    }
-
+    // Each indexing kernel views its tensors as [outer, size(dim), inner] (contiguous; ShapeUtil.SplitAround), the
+    // shape PyTorch's CPU kernels use, so one loop serves every dim.
     public void IndexSelect(Tensor x, int dim, Tensor index, Tensor y)
     {
         switch (x.DType)
@@ -25,7 +17,7 @@ internal sealed partial class CpuBackend
 
     private static void IndexSelectT<T>(Tensor x, int dim, Tensor index, Tensor y) where T : unmanaged
     {
-        var (outer, inner) = Split(x.ShapeArray, dim);
+        var (outer, inner) = ShapeUtil.SplitAround(x.ShapeArray, dim);
         int size = x.ShapeArray[dim], count = index.Numel;
         T[] xs = Data<T>(x), ys = Data<T>(y);
         long[] idx = Data<long>(index);
@@ -45,7 +37,7 @@ internal sealed partial class CpuBackend
 
     private static void IndexAddT<T>(Tensor dst, int dim, Tensor index, Tensor src) where T : unmanaged, System.Numerics.INumber<T>
     {
-        var (outer, inner) = Split(dst.ShapeArray, dim);
+        var (outer, inner) = ShapeUtil.SplitAround(dst.ShapeArray, dim);
         int size = dst.ShapeArray[dim], count = index.Numel;
         T[] ds = Data<T>(dst), ss = Data<T>(src);
         long[] idx = Data<long>(index);
@@ -127,7 +119,7 @@ internal sealed partial class CpuBackend
         // As PyTorch, these ops take indices in [0, size): a negative index is an error, not a count from the end
         // (a −1 "ignore" sentinel would otherwise silently pick the last entry).
         if (index < 0 || index >= size)
-            throw new IndexOutOfRangeException($"{op}: index {index} is out of bounds for a dimension of size {size} (expected 0..{size - 1})");
+            throw ShapeUtil.IndexOutOfBounds(op, index, size);
         return (int)index;
     }
 }
