@@ -94,10 +94,34 @@ public static class QuickHarness
 
 internal static class ConvParts
 {
+    public static void Gemm(int reps)
+    {
+        var g = new Generator(5);
+        foreach (int n in new[] { 256, 1024, 2048 })
+        {
+            var a = Tensor.Randn([n, n], generator: g);
+            var b = Tensor.Randn([n, n], generator: g);
+            var c = Tensor.Alloc([n, n], a.DType, a.Device);
+            var be = a.Device.Backend;
+            double flop = 2.0 * n * n * n;
+            int r = n <= 256 ? reps * 20 : reps;
+            Time($"matmul {n}^3 (GFLOP/s = {flop / 1e6:F0} / ms)", r, () => be.MatMul(a.Unsqueeze(0), b.Unsqueeze(0), c.Unsqueeze(0)));
+            Time($"matmul {n}^3 A^T", r, () => be.MatMul(a.T.Unsqueeze(0), b.Unsqueeze(0), c.Unsqueeze(0)));
+            Time($"matmul {n}^3 B^T", r, () => be.MatMul(a.Unsqueeze(0), b.T.Unsqueeze(0), c.Unsqueeze(0)));
+        }
+        foreach (int n in new[] { 256, 1024 })
+        {
+            var a = Tensor.Randn([n, n], generator: g).To(DType.Float64);
+            var b = Tensor.Randn([n, n], generator: g).To(DType.Float64);
+            var c = Tensor.Alloc([n, n], a.DType, a.Device);
+            Time($"dgemm {n}^3 ({2.0 * n * n * n / 1e6:F0} MF)", n <= 256 ? reps * 20 : reps, () => a.Device.Backend.MatMul(a.Unsqueeze(0), b.Unsqueeze(0), c.Unsqueeze(0)));
+        }
+    }
+
     public static void Run(int reps)
     {
         var g = new Generator(5);
-        foreach (var (n, c, h, co) in new[] { (32, 16, 32, 32), (32, 32, 16, 32), (32, 64, 8, 64) })
+        foreach (var (n, c, h, co) in new[] { (32, 64, 32, 64), (32, 128, 16, 128), (32, 256, 8, 256) })
         {
             var x = Tensor.Randn([n, c, h, h], generator: g);
             var w = Tensor.Randn([co, c, 3, 3], generator: g);
@@ -108,6 +132,17 @@ internal static class ConvParts
             var y = Tensor.Alloc([n, co, l], x.DType, x.Device);
             double flop = 2.0 * n * co * c * k * l;
             string tag = $"{n}x{c}x{h}x{h}->{co}";
+            var xr = x.Clone().RequiresGrad_();
+            var wr = (w * 0.05).RequiresGrad_();
+            Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, 1, 1); });
+            Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, 1, 1).Sum().Backward(); });
+            var y4 = Tensor.Alloc([n, co, h, h], x.DType, x.Device);
+            Time($"implicit fwd kernel {tag}", reps, () => be.TryConvolution(x, w, y4, geo, 1));
+            var gw = Tensor.Alloc([co, c * 9], x.DType, x.Device, zero: true);
+            Time($"implicit wgrad kernel {tag}", reps, () => be.TryConvolutionWeight(x, y4, gw, geo, 1));
+            var gx = Tensor.Alloc([n, c, h, h], x.DType, x.Device);
+            Time($"implicit igrad kernel {tag}", reps, () => be.TryConvolutionInput(y4, w, gx, geo, 1));
+            if (Environment.GetEnvironmentVariable("PARTS") == null) continue;
             Time($"unfold {tag}", reps, () => be.Unfold(x.Borrow([n, c, l], [c * l, l, 1], 0), cols, geo));
             Time($"fold {tag}", reps, () => be.Fold(cols, x.Borrow([n, c, l], [c * l, l, 1], 0), geo));
             Time($"gemm fwd {tag} ({flop / 1e6:F0} MF)", reps, () => be.MatMul(w.Borrow([n, co, c * k], [0, c * k, 1], 0), cols, y));

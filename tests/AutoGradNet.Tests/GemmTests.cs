@@ -66,6 +66,76 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(TransposeCases))]
+    public void IndexedBMatchesNaiveReference(bool transA, bool transB)
+    {
+        var random = new Random(23);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 17, 5), (6, 32, 8), (13, 70, 31), (64, 40, 300), (20, 131, 67) })
+            foreach (bool accumulate in new[] { false, true })
+                foreach (bool sharedC in new[] { false, true })
+                    CheckIndexed(random, transA, transB, batch: 3, m, n, k, accumulate, sharedC);
+    }
+
+    [Fact]
+    public void IndexedBRejectsBadTables()
+    {
+        var a = new float[16]; var b = new float[64]; var c = new float[16];
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Run(false, false, 1, 2, 2, 2, a, 0, 2, 0, b, 0, 0, 0, c, 0, 2, 0, false, [0, 4], [3, 3]));
+        Assert.Throws<ArgumentException>(() => Gemm.Run(false, false, 1, 2, 2, 2, a, 0, 2, 0, b, 0, 0, 0, c, 0, 2, 0, false, [0, 60], [0, 4]));
+        Assert.Throws<ArgumentException>(() => Gemm.Run(false, false, 1, 2, 2, 2, a, 0, 2, 0, b, 0, 0, 0, c, 0, 2, 0, false, [0, 4], null));
+    }
+
+    /// <summary>An indexed B (element (r, q) of the stored matrix at rows[r] + cols[q], cols made of consecutive runs
+    /// with gaps, so both the vector and the gather paths run) against a naive loop over the same elements.</summary>
+    private static void CheckIndexed(Random random, bool transA, bool transB, int batch, int m, int n, int k, bool accumulate, bool sharedC)
+    {
+        int sRows = transB ? n : k, sCols = transB ? k : n;
+        var cols = new int[sCols];
+        for (int q = 0, at = random.Next(3); q < sCols; q++)
+        {
+            cols[q] = at;
+            at += random.Next(4) == 0 ? 2 + random.Next(5) : 1;
+        }
+        int span = cols[^1] + 1;
+        var rows = new int[sRows];
+        for (int r = 0; r < sRows; r++) rows[r] = random.Next(0, 3 * span);
+        long strideB = 4L * span + 7;
+        var b = Fill(random, (int)(strideB * batch));
+        var b64 = Array.ConvertAll(b, v => (double)v);
+        int lda = transA ? m + 1 : k + 2;
+        long strideA = (long)(transA ? k : m) * lda;
+        var a = Fill(random, (int)(strideA * batch));
+        var a64 = Array.ConvertAll(a, v => (double)v);
+        long strideC = sharedC ? 0 : (long)m * n;
+        var c = Fill(random, (int)(sharedC ? m * n : strideC * batch));
+        var c64 = Array.ConvertAll(c, v => (double)v);
+        var expected = Array.ConvertAll(c, v => accumulate ? (double)v : 0.0);
+        for (int bt = 0; bt < batch; bt++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = 0;
+                    for (int p = 0; p < k; p++)
+                    {
+                        double av = a[bt * strideA + (transA ? p * lda + i : i * lda + p)];
+                        double bv = b[bt * strideB + (transB ? rows[j] + cols[p] : rows[p] + cols[j])];
+                        sum += av * bv;
+                    }
+                    expected[bt * strideC + i * n + j] += sum;
+                }
+        bool acc = accumulate || sharedC;
+        if (sharedC && !accumulate) { Array.Clear(c); Array.Clear(c64); }
+        Gemm.Run(transA, transB, batch, m, n, k, a, 0, lda, strideA, b, 0, 0, strideB, c, 0, n, strideC, acc, rows, cols);
+        Gemm.Run(transA, transB, batch, m, n, k, a64, 0, lda, strideA, b64, 0, 0, strideB, c64, 0, n, strideC, acc, rows, cols);
+        double tolerance = 1e-5 * Math.Max(1, k) * (sharedC ? batch : 1);
+        for (int i = 0; i < c.Length; i++)
+        {
+            Assert.True(Math.Abs(c[i] - expected[i]) <= tolerance, $"indexed float m={m} n={n} k={k} tA={transA} tB={transB} acc={accumulate} shared={sharedC} at {i}: {c[i]} vs {expected[i]}");
+            Assert.True(Math.Abs(c64[i] - expected[i]) <= 1e-9 * Math.Max(1, k), $"indexed double m={m} n={n} k={k} at {i}: {c64[i]} vs {expected[i]}");
+        }
+    }
+
     private static float[] Fill(Random random, int length)
     {
         var values = new float[length];

@@ -72,6 +72,19 @@ internal interface IBackend
     void Fold(Tensor cols, Tensor x, ConvGeometry geometry);
 
     /// <summary>
+    /// A direct convolution kernel, when the backend has one for this geometry: y [N, Cout, output] = conv(x, w) for
+    /// contiguous x [N, Cin, input] and w [Cout, Cin/G·kernel]. Returns false (touching nothing) otherwise, and the
+    /// caller falls back to <see cref="Unfold"/> + <see cref="MatMul"/>.
+    /// </summary>
+    bool TryConvolution(Tensor x, Tensor w, Tensor y, ConvGeometry geometry, int groups) => false;
+
+    /// <summary>Like <see cref="TryConvolution"/> for the input gradient: gx [N, Cin, input] = conv_transpose(gy, w).</summary>
+    bool TryConvolutionInput(Tensor gy, Tensor w, Tensor gx, ConvGeometry geometry, int groups) => false;
+
+    /// <summary>Like <see cref="TryConvolution"/> for the weight gradient: gw [Cout, Cin/G·kernel] += Σₙ gyₙ · im2col(xₙ)ᵀ (gw arrives zeroed).</summary>
+    bool TryConvolutionWeight(Tensor x, Tensor gy, Tensor gw, ConvGeometry geometry, int groups) => false;
+
+    /// <summary>
     /// Max over windows of contiguous x [N, C, spatial] into y [N, C, output] with the flat spatial index of each
     /// maximum (int64). Window of output position o along dim d: start[d][o], start + dilation, … below end[d][o]; a
     /// window with no position (start ≥ end in some dim) gives −∞ and index −1.

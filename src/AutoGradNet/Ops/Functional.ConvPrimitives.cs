@@ -83,6 +83,7 @@ public static partial class Functional
         var backend = x.Device.Backend;
         using var xd = x.Contiguous().Alias(false);
         using var wd = w.Contiguous().Alias(false);
+        if (backend.TryConvolution(xd, wd, y, g, groups)) return y;
         using var cols = p.Columns(x);
         for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
         {
@@ -102,6 +103,7 @@ public static partial class Functional
         var backend = gy.Device.Backend;
         using var gyd = gy.Contiguous().Alias(false);
         using var wd = w.Contiguous().Alias(false);
+        if (backend.TryConvolutionInput(gyd, wd, gx, g, groups)) return gx;
         using var cols = p.Columns(gy);
         for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
         {
@@ -121,6 +123,7 @@ public static partial class Functional
         var backend = x.Device.Backend;
         using var xd = x.Contiguous().Alias(false);
         using var gyd = gy.Contiguous().Alias(false);
+        if (backend.TryConvolutionWeight(xd, gyd, gw, g, groups)) return gw;
         using var cols = p.Columns(x);
         for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
         {

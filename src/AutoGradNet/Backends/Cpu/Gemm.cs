@@ -20,7 +20,7 @@ internal static unsafe class Gemm
 {
     /// <summary>
     /// Computes C[b] (m×n) = op(A[b]) (m×k) · op(B[b]) (k×n), adding to the existing C[b] when
-    /// <paramref name="accumulate"/> is true, for every b in 0..batch-1. All matrices are row-major.
+    /// <paramref name="accumulate"/> is true, for every b in 0..batch-1. All matrices are row-major; T is float or double.
     /// </summary>
     /// <remarks>
     /// Element (i,p) of op(A[b]) is <c>a[aOffset + b*strideA + i*lda + p]</c> when <paramref name="transA"/> is
@@ -29,21 +29,25 @@ internal static unsafe class Gemm
     /// 0 broadcasts one matrix over the batch; strideC = 0 applies the items to one C in batch order (so with
     /// <paramref name="accumulate"/> it sums the batch's products). C must not alias A or B. When k is 0 the product
     /// is zero.
+    /// <para>
+    /// B may instead be an <i>indexed</i> matrix, which is how convolutions multiply by im2col columns without
+    /// building them: with <paramref name="bRows"/> and <paramref name="bCols"/> given (and <paramref name="ldb"/>
+    /// ignored), the stored matrix S has element (r, q) at <c>b[bOffset + item*strideB + bRows[r] + bCols[q]]</c>, and
+    /// op(B) is S (k×n) or, with <paramref name="transB"/>, Sᵀ (S is n×k). <paramref name="bCols"/> must be strictly
+    /// increasing; runs of consecutive offsets in it are read with vector loads, anything else element by element.
+    /// </para>
     /// </remarks>
-    public static void Run(bool transA, bool transB, int batch, int m, int n, int k,
-        float[] a, long aOffset, int lda, long strideA,
-        float[] b, long bOffset, int ldb, long strideB,
-        float[] c, long cOffset, int ldc, long strideC, bool accumulate)
-        => Impl<float>.Run(transA, transB, batch, m, n, k, a, aOffset, lda, strideA,
-            b, bOffset, ldb, strideB, c, cOffset, ldc, strideC, accumulate);
-
-    /// <inheritdoc cref="Run(bool, bool, int, int, int, int, float[], long, int, long, float[], long, int, long, float[], long, int, long, bool)"/>
-    public static void Run(bool transA, bool transB, int batch, int m, int n, int k,
-        double[] a, long aOffset, int lda, long strideA,
-        double[] b, long bOffset, int ldb, long strideB,
-        double[] c, long cOffset, int ldc, long strideC, bool accumulate)
-        => Impl<double>.Run(transA, transB, batch, m, n, k, a, aOffset, lda, strideA,
-            b, bOffset, ldb, strideB, c, cOffset, ldc, strideC, accumulate);
+    public static void Run<T>(bool transA, bool transB, int batch, int m, int n, int k,
+        T[] a, long aOffset, int lda, long strideA,
+        T[] b, long bOffset, int ldb, long strideB,
+        T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows = null, int[]? bCols = null)
+        where T : unmanaged, INumber<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"GEMM runs on float and double, not {typeof(T).Name}.");
+        Impl<T>.Run(transA, transB, batch, m, n, k, a, aOffset, lda, strideA,
+            b, bOffset, ldb, strideB, c, cOffset, ldc, strideC, accumulate, bRows, bCols);
+    }
 
     /// <summary>
     /// The algorithm, written once for float and double. T is only ever float or double, so every
@@ -70,7 +74,7 @@ internal static unsafe class Gemm
 
         /// <summary>
         /// Rows of the packed A block (a multiple of MR). MC×KC is 144 KiB for float and for double,
-        /// well inside a Zen 3 core's 512 KiB L2 with room left for the B micro-panels and C lines streaming through.
+        /// well inside a Zen 4 core's 1 MiB L2 with room left for the B micro-panels and C lines streaming through.
         /// </summary>
         private static int MC => typeof(T) == typeof(float) ? 144 : 72;
 
@@ -78,7 +82,7 @@ internal static unsafe class Gemm
         /// Columns of the packed B slab (a multiple of NR). KC×NC is about 4 MiB, which lives in the shared L3;
         /// large NC amortises the packing of A over many columns.
         /// </summary>
-        private static int NC => typeof(T) == typeof(float) ? 4080 : 2040;
+        private static int NC => typeof(T) == typeof(float) ? 4096 : 2048;
 
         /// <summary>Below this many multiply-adds (m·n·k summed over the batch) the work is done on the calling
         /// thread: handing work to a pool thread costs ~10 µs, and two threads only measured faster from about
@@ -95,7 +99,7 @@ internal static unsafe class Gemm
         public static void Run(bool transA, bool transB, int batch, int m, int n, int k,
             T[] a, long aOffset, int lda, long strideA,
             T[] b, long bOffset, int ldb, long strideB,
-            T[] c, long cOffset, int ldc, long strideC, bool accumulate)
+            T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols)
         {
             ArgumentNullException.ThrowIfNull(a);
             ArgumentNullException.ThrowIfNull(b);
@@ -106,7 +110,9 @@ internal static unsafe class Gemm
             ArgumentOutOfRangeException.ThrowIfNegative(k);
             if (batch == 0 || m == 0 || n == 0) return;
             CheckExtent(batch, transA ? k : m, transA ? m : k, a.Length, aOffset, lda, strideA, nameof(a));
-            CheckExtent(batch, transB ? n : k, transB ? k : n, b.Length, bOffset, ldb, strideB, nameof(b));
+            if (bRows is null != bCols is null) throw new ArgumentException("An indexed B needs both index tables.", nameof(bRows));
+            if (bRows is null) CheckExtent(batch, transB ? n : k, transB ? k : n, b.Length, bOffset, ldb, strideB, nameof(b));
+            else CheckIndexed(batch, transB ? n : k, transB ? k : n, b.Length, bOffset, strideB, bRows, bCols!);
             CheckExtent(batch, m, n, c.Length, cOffset, ldc, strideC, nameof(c));
 
             if (k == 0)
@@ -116,13 +122,14 @@ internal static unsafe class Gemm
             }
 
             var job = new Job(transA, transB, m, n, k, aOffset, lda, strideA, bOffset, ldb, strideB,
-                cOffset, ldc, strideC, accumulate);
+                cOffset, ldc, strideC, accumulate, bRows, bCols);
             long work = (long)batch * m * n * k;
             int threads = Environment.ProcessorCount;
             if (threads < 2 || work < ParallelThreshold || !Fma.IsSupported || !Avx2.IsSupported)
             {
                 fixed (T* pa = a, pb = b, pc = c)
-                    for (int i = 0; i < batch; i++) job.Compute(i, 0, m, 0, n, pa, pb, pc);
+                fixed (int* rows = bRows, cols = bCols)
+                    for (int i = 0; i < batch; i++) job.Compute(i, 0, m, 0, n, pa, pb, pc, rows, cols);
                 return;
             }
             RunParallel(job, batch, threads, a, b, c, sharedC: strideC == 0 && batch > 1);
@@ -161,6 +168,7 @@ internal static unsafe class Gemm
             {
                 long first = tasks * worker / threads, last = tasks * (worker + 1) / threads;
                 fixed (T* pa = a, pb = b, pc = c)
+                fixed (int* rows = job.BRows, cols = job.BCols)
                 {
                     for (long t = first; t < last; t++)
                     {
@@ -169,8 +177,8 @@ internal static unsafe class Gemm
                         int lo = Math.Min(extent, (int)((long)units * part / split) * unit);
                         int hi = Math.Min(extent, (int)((long)units * (part + 1) / split) * unit);
                         if (lo >= hi) continue;
-                        if (splitRows) job.Compute(item, lo, hi, 0, job.N, pa, pb, pc);
-                        else job.Compute(item, 0, job.M, lo, hi, pa, pb, pc);
+                        if (splitRows) job.Compute(item, lo, hi, 0, job.N, pa, pb, pc, rows, cols);
+                        else job.Compute(item, 0, job.M, lo, hi, pa, pb, pc, rows, cols);
                     }
                 }
             }
@@ -189,6 +197,32 @@ internal static unsafe class Gemm
                 throw new ArgumentException($"Matrix '{name}' extends past the end of its array ({length} elements).", name);
         }
 
+        /// <summary>The bounds check of an indexed B: every offset non-negative and the largest element in range.</summary>
+        private static void CheckIndexed(int batch, int rows, int cols, int length, long offset, long stride,
+            int[] bRows, int[] bCols)
+        {
+            if (bRows.Length < rows || bCols.Length < cols)
+                throw new ArgumentException($"Index tables of B ({bRows.Length} rows, {bCols.Length} columns) are shorter than the matrix ({rows}×{cols}).");
+            if (rows == 0 || cols == 0) return;
+            int maxRow = 0, maxCol = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                if (bRows[r] < 0) throw new ArgumentOutOfRangeException(nameof(bRows), "Row offsets must be non-negative.");
+                maxRow = Math.Max(maxRow, bRows[r]);
+            }
+            for (int q = 0; q < cols; q++)
+            {
+                if (bCols[q] < 0 || (q > 0 && bCols[q] <= bCols[q - 1]))
+                    throw new ArgumentOutOfRangeException(nameof(bCols), "Column offsets must be non-negative and strictly increasing.");
+                maxCol = bCols[q];
+            }
+            if (offset < 0 || stride < 0)
+                throw new ArgumentOutOfRangeException(nameof(offset), "Offsets and strides must be non-negative.");
+            Int128 last = (Int128)offset + (Int128)(batch - 1) * stride + maxRow + maxCol;
+            if (last >= length)
+                throw new ArgumentException($"Indexed matrix 'b' extends past the end of its array ({length} elements).", "b");
+        }
+
         private static void ClearC(int batch, int m, int n, T[] c, long cOffset, int ldc, long strideC)
         {
             for (int bi = 0; bi < batch; bi++)
@@ -199,29 +233,52 @@ internal static unsafe class Gemm
         /// <summary>The call's geometry; computes any rectangle of C for one batch item.</summary>
         private readonly struct Job(bool transA, bool transB, int m, int n, int k,
             long aOffset, int lda, long strideA, long bOffset, int ldb, long strideB,
-            long cOffset, int ldc, long strideC, bool accumulate)
+            long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols)
         {
             public int M => m;
             public int N => n;
+            public int[]? BRows => bRows;
+            public int[]? BCols => bCols;
 
-            /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C[item].</summary>
-            public void Compute(int item, int i0, int i1, int j0, int j1, T* pa, T* pb, T* pc)
+            /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C[item]; <paramref name="rows"/> and
+            /// <paramref name="cols"/> are the pinned index tables of an indexed B (else null).</summary>
+            public void Compute(int item, int i0, int i1, int j0, int j1, T* pa, T* pb, T* pc, int* rows, int* cols)
             {
                 // Pointers to element (i0, 0) of op(A), (0, j0) of op(B) and (i0, j0) of C.
                 T* a = pa + aOffset + item * strideA + (transA ? i0 : (nint)i0 * lda);
-                T* b = pb + bOffset + item * strideB + (transB ? (nint)j0 * ldb : j0);
+                var b = new Source(pb + bOffset + item * strideB, ldb, rows, cols).At(transB ? j0 : 0, transB ? 0 : j0);
                 T* c = pc + cOffset + item * strideC + (nint)i0 * ldc + j0;
                 if (Fma.IsSupported && Avx2.IsSupported)
-                    Blocked(transA, transB, i1 - i0, j1 - j0, k, a, lda, b, ldb, c, ldc, accumulate);
+                    Blocked(transA, transB, i1 - i0, j1 - j0, k, a, lda, b, c, ldc, accumulate);
                 else
-                    Scalar(transA, transB, i1 - i0, j1 - j0, k, a, lda, b, ldb, c, ldc, accumulate);
+                    Scalar(transA, transB, i1 - i0, j1 - j0, k, a, lda, b, c, ldc, accumulate);
             }
+        }
+
+        /// <summary>
+        /// The stored matrix behind op(B): element (r, q) at <c>Ptr[r*Ld + q]</c>, or for an indexed matrix at
+        /// <c>Ptr[Rows[r] + Cols[q]]</c>. <see cref="At"/> moves the origin without touching the data.
+        /// </summary>
+        private readonly struct Source(T* ptr, nint ld, int* rows, int* cols)
+        {
+            public readonly T* Ptr = ptr;
+            public readonly nint Ld = ld;
+            public readonly int* Rows = rows;
+            public readonly int* Cols = cols;
+
+            public bool Indexed => Rows != null;
+
+            /// <summary>The same matrix with element (r, q) as its origin.</summary>
+            public Source At(int r, int q) =>
+                Indexed ? new(Ptr, Ld, Rows + r, Cols + q) : new(Ptr + r * Ld + q, Ld, null, null);
+
+            public T this[int r, int q] => Indexed ? Ptr[Rows[r] + Cols[q]] : Ptr[r * Ld + q];
         }
 
         /// <summary>The BLIS loop nest: NC column slabs, KC-deep k slabs (B packed once per slab), MC row blocks
         /// (A packed once per block), then the macro-kernel over micro-tiles.</summary>
         private static void Blocked(bool transA, bool transB, int m, int n, int k,
-            T* a, nint lda, T* b, nint ldb, T* c, nint ldc, bool accumulate)
+            T* a, nint lda, Source b, T* c, nint ldc, bool accumulate)
         {
             // Equal-depth slabs: k = 300 runs as 2×150 instead of 256 + 44, keeping every pass equally efficient.
             int kSlabs = (k + KC - 1) / KC;
@@ -238,8 +295,8 @@ internal static unsafe class Gemm
                 for (int pc = 0; pc < k; pc += kcMax)
                 {
                     int kc = Math.Min(kcMax, k - pc);
-                    if (transB) PackBTransposed(b + jc * ldb + pc, ldb, kc, nc, packB);
-                    else PackBNormal(b + pc * ldb + jc, ldb, kc, nc, packB);
+                    if (transB) PackBTransposed(b.At(jc, pc), kc, nc, packB);
+                    else PackBNormal(b.At(pc, jc), kc, nc, packB);
                     bool load = accumulate || pc > 0;
                     for (int ic = 0; ic < m; ic += MC)
                     {
@@ -395,8 +452,15 @@ internal static unsafe class Gemm
         /// past <paramref name="nc"/> are zero. As in <see cref="PackATransposed"/>, 8 source rows are handled at
         /// a time so the source and destination lines in flight stay in L1.
         /// </summary>
-        private static void PackBNormal(T* b, nint ldb, int kc, int nc, T* dst)
+        private static void PackBNormal(Source s, int kc, int nc, T* dst)
         {
+            if (s.Indexed)
+            {
+                PackBNormalIndexed(s, kc, nc, dst);
+                return;
+            }
+            T* b = s.Ptr;
+            nint ldb = s.Ld;
             const int Rows = 8;
             int full = nc / NR * NR;
             for (int p0 = 0; p0 < kc; p0 += Rows)
@@ -408,10 +472,8 @@ internal static unsafe class Gemm
                     T* src = b + p0 * ldb + jr;
                     T* d = dst + jr * kc + p0 * NR;
                     for (int p = p0; p < p1; p++, src += ldb, d += NR)
-                    {
-                        Vector256.Store(Vector256.Load(src), d);
-                        Vector256.Store(Vector256.Load(src + W), d + W);
-                    }
+                        for (int v = 0; v < NR; v += W)
+                            Vector256.Store(Vector256.Load(src + v), d + v);
                 }
                 if (jr < nc)
                 {
@@ -426,11 +488,47 @@ internal static unsafe class Gemm
             }
         }
 
+        /// <summary><see cref="PackBNormal"/> for an indexed B: each W-wide piece of a packed row is one vector
+        /// load where its column offsets are consecutive (inside an output row of a convolution), else a gather.</summary>
+        private static void PackBNormalIndexed(Source s, int kc, int nc, T* dst)
+        {
+            int full = nc / NR * NR;
+            for (int p = 0; p < kc; p++)
+            {
+                T* row = s.Ptr + s.Rows[p];
+                int jr = 0;
+                for (; jr < full; jr += NR)
+                {
+                    T* d = dst + jr * kc + p * NR;
+                    for (int v = 0; v < NR; v += W)
+                    {
+                        int* q = s.Cols + jr + v;
+                        if (q[W - 1] - q[0] == W - 1) Vector256.Store(Vector256.Load(row + q[0]), d + v);
+                        else for (int e = 0; e < W; e++) d[v + e] = row[q[e]];
+                    }
+                }
+                if (jr < nc)
+                {
+                    T* d = dst + jr * kc + p * NR;
+                    int j = 0;
+                    for (; j < nc - jr; j++) d[j] = row[s.Cols[jr + j]];
+                    for (; j < NR; j++) d[j] = T.Zero;
+                }
+            }
+        }
+
         /// <summary>Packs op(B) for B stored transposed (B(p,j) = b[j*ldb + p]) into the layout of
         /// <see cref="PackBNormal"/>. Each of the NR source rows is read sequentially; full panels transpose
         /// W×W blocks in registers so the packed rows are written with whole-vector stores.</summary>
-        private static void PackBTransposed(T* b, nint ldb, int kc, int nc, T* dst)
+        private static void PackBTransposed(Source s, int kc, int nc, T* dst)
         {
+            if (s.Indexed)
+            {
+                PackBTransposedIndexed(s, kc, nc, dst);
+                return;
+            }
+            T* b = s.Ptr;
+            nint ldb = s.Ld;
             for (int jr = 0; jr < nc; jr += NR, dst += NR * kc)
             {
                 int nr = Math.Min(NR, nc - jr);
@@ -439,10 +537,8 @@ internal static unsafe class Gemm
                 if (nr == NR)
                 {
                     for (; p + W <= kc; p += W)
-                    {
-                        TransposeBlock(src + p, ldb, dst + p * NR, NR);
-                        TransposeBlock(src + W * ldb + p, ldb, dst + p * NR + W, NR);
-                    }
+                        for (int v = 0; v < NR; v += W)
+                            TransposeBlock(src + v * ldb + p, ldb, dst + p * NR + v, NR);
                 }
                 for (; p < kc; p++)
                 {
@@ -454,19 +550,63 @@ internal static unsafe class Gemm
             }
         }
 
+        /// <summary><see cref="PackBTransposed"/> for an indexed B (S = the n×k stored matrix): W×W blocks whose k
+        /// offsets are consecutive are transposed in registers from W row pointers; other blocks are gathered.</summary>
+        private static void PackBTransposedIndexed(Source s, int kc, int nc, T* dst)
+        {
+            for (int jr = 0; jr < nc; jr += NR, dst += NR * kc)
+            {
+                int nr = Math.Min(NR, nc - jr);
+                int p = 0;
+                if (nr == NR)
+                {
+                    for (; p + W <= kc; p += W)
+                    {
+                        int* q = s.Cols + p;
+                        bool run = q[W - 1] - q[0] == W - 1;
+                        for (int v = 0; v < NR; v += W)
+                        {
+                            if (run) TransposeRows(s.Ptr + q[0], s.Rows + jr + v, dst + p * NR + v, NR);
+                            else
+                                for (int e = 0; e < W; e++)
+                                    for (int i = 0; i < W; i++)
+                                        dst[(p + e) * NR + v + i] = s[jr + v + i, p + e];
+                        }
+                    }
+                }
+                for (; p < kc; p++)
+                {
+                    T* d = dst + p * NR;
+                    int j = 0;
+                    for (; j < nr; j++) d[j] = s[jr + j, p];
+                    for (; j < NR; j++) d[j] = T.Zero;
+                }
+            }
+        }
+
         /// <summary>Writes the transpose of the W×W block at <paramref name="src"/> (row stride
         /// <paramref name="lds"/>) to <paramref name="dst"/> (row stride <paramref name="ldd"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void TransposeBlock(T* src, nint lds, T* dst, nint ldd)
         {
+            int* rows = stackalloc int[8];
+            for (int i = 0; i < W; i++) rows[i] = (int)(i * lds);
+            TransposeRows(src, rows, dst, ldd);
+        }
+
+        /// <summary>Writes the transpose of the W×W block whose row i starts at <c>src + rows[i]</c> to
+        /// <paramref name="dst"/> (row stride <paramref name="ldd"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void TransposeRows(T* src, int* rows, T* dst, nint ldd)
+        {
             if (typeof(T) == typeof(float))
             {
                 float* s = (float*)src, d = (float*)dst;
                 // Classic 8×8 transpose: interleave pairs of rows, then 64-bit pairs, then swap 128-bit lanes.
-                Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds);
-                Vector256<float> r2 = Avx.LoadVector256(s + 2 * lds), r3 = Avx.LoadVector256(s + 3 * lds);
-                Vector256<float> r4 = Avx.LoadVector256(s + 4 * lds), r5 = Avx.LoadVector256(s + 5 * lds);
-                Vector256<float> r6 = Avx.LoadVector256(s + 6 * lds), r7 = Avx.LoadVector256(s + 7 * lds);
+                Vector256<float> r0 = Avx.LoadVector256(s + rows[0]), r1 = Avx.LoadVector256(s + rows[1]);
+                Vector256<float> r2 = Avx.LoadVector256(s + rows[2]), r3 = Avx.LoadVector256(s + rows[3]);
+                Vector256<float> r4 = Avx.LoadVector256(s + rows[4]), r5 = Avx.LoadVector256(s + rows[5]);
+                Vector256<float> r6 = Avx.LoadVector256(s + rows[6]), r7 = Avx.LoadVector256(s + rows[7]);
                 Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
                 Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
                 Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
@@ -487,8 +627,8 @@ internal static unsafe class Gemm
             else
             {
                 double* s = (double*)src, d = (double*)dst;
-                Vector256<double> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds);
-                Vector256<double> r2 = Avx.LoadVector256(s + 2 * lds), r3 = Avx.LoadVector256(s + 3 * lds);
+                Vector256<double> r0 = Avx.LoadVector256(s + rows[0]), r1 = Avx.LoadVector256(s + rows[1]);
+                Vector256<double> r2 = Avx.LoadVector256(s + rows[2]), r3 = Avx.LoadVector256(s + rows[3]);
                 Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
                 Vector256<double> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
                 Avx.Store(d, Avx.Permute2x128(t0, t2, 0x20));
@@ -585,10 +725,9 @@ internal static unsafe class Gemm
         /// <summary>Portable fallback for CPUs without AVX2/FMA: row-by-row i-p-j loop, so the innermost loop walks
         /// a row of C (and of B when untransposed) contiguously.</summary>
         private static void Scalar(bool transA, bool transB, int m, int n, int k,
-            T* a, nint lda, T* b, nint ldb, T* c, nint ldc, bool accumulate)
+            T* a, nint lda, Source b, T* c, nint ldc, bool accumulate)
         {
             nint aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
-            nint bRow = transB ? 1 : ldb, bCol = transB ? ldb : 1;
             for (int i = 0; i < m; i++)
             {
                 T* cRow = c + i * ldc;
@@ -596,8 +735,7 @@ internal static unsafe class Gemm
                 for (int p = 0; p < k; p++)
                 {
                     T aip = a[i * aRow + p * aCol];
-                    T* bRowPtr = b + p * bRow;
-                    for (int j = 0; j < n; j++) cRow[j] += aip * bRowPtr[j * bCol];
+                    for (int j = 0; j < n; j++) cRow[j] += aip * (transB ? b[j, p] : b[p, j]);
                 }
             }
         }

@@ -1,0 +1,182 @@
+using System.Numerics;
+
+namespace AutoGradNet.Backends.Cpu;
+
+// Unit-stride convolutions as implicit GEMMs. Instead of writing im2col columns and packing them again inside the
+// GEMM, the GEMM's B operand is an indexed view of a zero-padded copy of the input: row q of the virtual column
+// matrix (channel c, kernel tap k) starts at the tap's offset in the padded planes, and column l (output position o)
+// adds o's offset. With stride 1 the positions along an output row are consecutive in memory, so the GEMM packs
+// them with plain vector loads; only the ends of rows are gathered.
+internal sealed partial class CpuBackend
+{
+    public bool TryConvolution(Tensor x, Tensor w, Tensor y, ConvGeometry g, int groups)
+    {
+        if (!UnitStride(g)) return false;
+        if (x.DType == DType.Float32) ConvolutionT<float>(x, w, y, g, groups);
+        else ConvolutionT<double>(x, w, y, g, groups);
+        return true;
+    }
+
+    public bool TryConvolutionWeight(Tensor x, Tensor gy, Tensor gw, ConvGeometry g, int groups)
+    {
+        if (!UnitStride(g)) return false;
+        if (x.DType == DType.Float32) ConvolutionWeightT<float>(x, gy, gw, g, groups);
+        else ConvolutionWeightT<double>(x, gy, gw, g, groups);
+        return true;
+    }
+
+    /// <summary>
+    /// With stride 1, the input gradient is itself a unit-stride convolution: gy padded by d·(k−1) − p and correlated
+    /// with the weight flipped in space and transposed per group. Taken when that padding is not negative.
+    /// </summary>
+    public bool TryConvolutionInput(Tensor gy, Tensor w, Tensor gx, ConvGeometry g, int groups)
+    {
+        if (!UnitStride(g)) return false;
+        var pad = new int[ConvGeometry.MaxSpatial];
+        for (int i = 0; i < pad.Length; i++)
+        {
+            pad[i] = g.Dilation[i] * (g.Kernel[i] - 1) - g.PadBefore[i];
+            if (pad[i] < 0) return false;
+        }
+        var full = new ConvGeometry(g.Output, g.Kernel, [1, 1, 1], g.Dilation, pad, g.Input);
+        int cin = gx.ShapeArray[1], cout = gy.ShapeArray[1];
+        using var wt = Tensor.Alloc([cin, cout / groups * g.KernelSize], w.DType, w.Device);
+        if (w.DType == DType.Float32)
+        {
+            FlipTranspose<float>(w, wt, cin, cout, g.KernelSize, groups);
+            ConvolutionT<float>(gy, wt, gx, full, groups);
+        }
+        else
+        {
+            FlipTranspose<double>(w, wt, cin, cout, g.KernelSize, groups);
+            ConvolutionT<double>(gy, wt, gx, full, groups);
+        }
+        return true;
+    }
+
+    private static bool UnitStride(ConvGeometry g) => g.Stride[0] == 1 && g.Stride[1] == 1 && g.Stride[2] == 1;
+
+    /// <summary>y[n, grp] = W[grp] · B[n, grp] with B the indexed column view of the padded x.</summary>
+    private static void ConvolutionT<T>(Tensor x, Tensor w, Tensor y, ConvGeometry g, int groups) where T : unmanaged, INumber<T>
+    {
+        int n = x.ShapeArray[0], cin = x.ShapeArray[1], cout = y.ShapeArray[1];
+        int cinG = cin / groups, coutG = cout / groups, ckg = cinG * g.KernelSize, l = g.OutputSize;
+        using var padded = PaddedInput<T>(x, g, out T[] xp, out int xpOffset, out int plane);
+        var (rows, cols) = Offsets(g, cinG, plane);
+        T[] ws = Data<T>(w), ys = Data<T>(y);
+        for (int grp = 0; grp < groups; grp++)
+            Gemm.Run(false, false, n, coutG, l, ckg,
+                ws, w.Offset + (long)grp * coutG * ckg, ckg, 0,
+                xp, xpOffset + (long)grp * cinG * plane, 0, (long)cin * plane,
+                ys, y.Offset + (long)grp * coutG * l, l, (long)cout * l, false, rows, cols);
+    }
+
+    /// <summary>gw[grp] += Σₙ gy[n, grp] · B[n, grp]ᵀ, the batch summed inside one GEMM (C shared by the batch).</summary>
+    private static void ConvolutionWeightT<T>(Tensor x, Tensor gy, Tensor gw, ConvGeometry g, int groups) where T : unmanaged, INumber<T>
+    {
+        int n = x.ShapeArray[0], cin = x.ShapeArray[1], cout = gy.ShapeArray[1];
+        int cinG = cin / groups, coutG = cout / groups, ckg = cinG * g.KernelSize, l = g.OutputSize;
+        using var padded = PaddedInput<T>(x, g, out T[] xp, out int xpOffset, out int plane);
+        var (rows, cols) = Offsets(g, cinG, plane);
+        T[] gys = Data<T>(gy), gws = Data<T>(gw);
+        for (int grp = 0; grp < groups; grp++)
+            Gemm.Run(false, true, n, coutG, ckg, l,
+                gys, gy.Offset + (long)grp * coutG * l, l, (long)cout * l,
+                xp, xpOffset + (long)grp * cinG * plane, 0, (long)cin * plane,
+                gws, gw.Offset + (long)grp * coutG * ckg, ckg, 0, true, rows, cols);
+    }
+
+    /// <summary>
+    /// The padded extent of each spatial dimension: what the windows of a unit-stride convolution read,
+    /// output + d·(k − 1), with the input placed at padBefore.
+    /// </summary>
+    private static int Padded(ConvGeometry g, int i) => g.Output[i] + g.Dilation[i] * (g.Kernel[i] - 1);
+
+    /// <summary>
+    /// Row offsets (channel ci of the group, kernel tap k) and column offsets (output position) into padded planes
+    /// of <paramref name="plane"/> elements. Column offsets grow strictly, as the indexed GEMM requires.
+    /// </summary>
+    private static (int[] Rows, int[] Cols) Offsets(ConvGeometry g, int cinG, int plane)
+    {
+        int p1 = Padded(g, 1), p2 = Padded(g, 2);
+        int k1 = g.Kernel[1], k2 = g.Kernel[2], kSize = g.KernelSize;
+        var rows = new int[cinG * kSize];
+        for (int q = 0; q < rows.Length; q++)
+        {
+            int ci = q / kSize, k = q % kSize;
+            int t0 = k / (k1 * k2), t1 = k / k2 % k1, t2 = k % k2;
+            rows[q] = ci * plane + (t0 * g.Dilation[0] * p1 + t1 * g.Dilation[1]) * p2 + t2 * g.Dilation[2];
+        }
+        int o1 = g.Output[1], o2 = g.Output[2];
+        var cols = new int[g.OutputSize];
+        for (int j = 0; j < cols.Length; j++)
+            cols[j] = (j / (o1 * o2) * p1 + j / o2 % o1) * p2 + j % o2;
+        return (rows, cols);
+    }
+
+    /// <summary>
+    /// x [N, C, input] with zeros around it, as planes of the padded extent; x itself (no copy, null returned) when
+    /// nothing is padded. Rows of the padded planes are written once each: zeros, the input row, zeros.
+    /// </summary>
+    private static Tensor? PaddedInput<T>(Tensor x, ConvGeometry g, out T[] data, out int offset, out int plane)
+        where T : unmanaged, INumber<T>
+    {
+        int p0 = Padded(g, 0), p1 = Padded(g, 1), p2 = Padded(g, 2);
+        plane = p0 * p1 * p2;
+        bool copy = false;
+        for (int i = 0; i < ConvGeometry.MaxSpatial; i++)
+            copy |= g.PadBefore[i] != 0 || Padded(g, i) != g.Input[i];
+        if (!copy)
+        {
+            data = Data<T>(x);
+            offset = x.Offset;
+            return null;
+        }
+        int planes = x.ShapeArray[0] * x.ShapeArray[1];
+        var padded = Tensor.Alloc([planes * plane], x.DType, x.Device);
+        T[] src = Data<T>(x), dst = Data<T>(padded);
+        int srcOffset = x.Offset, inPlane = g.InputSize, padPlane = plane;
+        int in0 = g.Input[0], in1 = g.Input[1], in2 = g.Input[2];
+        int b0 = g.PadBefore[0], b1 = g.PadBefore[1], b2 = g.PadBefore[2];
+        // The part of a padded row [0, p2) that holds input columns, and the input column it starts at.
+        int lo = Math.Clamp(b2, 0, p2), hi = Math.Clamp(b2 + in2, lo, p2), first = lo - b2;
+        ParallelRows(planes, padPlane, (start, end) =>
+        {
+            for (int pl = start; pl < end; pl++)
+            {
+                for (int r0 = 0; r0 < p0; r0++)
+                for (int r1 = 0; r1 < p1; r1++)
+                {
+                    var row = dst.AsSpan(pl * padPlane + (r0 * p1 + r1) * p2, p2);
+                    int i0 = r0 - b0, i1 = r1 - b1;
+                    if ((uint)i0 >= (uint)in0 || (uint)i1 >= (uint)in1 || hi == lo)
+                    {
+                        row.Clear();
+                        continue;
+                    }
+                    row[..lo].Clear();
+                    src.AsSpan(srcOffset + pl * inPlane + (i0 * in1 + i1) * in2 + first, hi - lo).CopyTo(row[lo..hi]);
+                    row[hi..].Clear();
+                }
+            }
+        });
+        data = dst;
+        offset = padded.Offset;
+        return padded;
+    }
+
+    /// <summary>wt[grp·Cin/G + ci, co, k] = w[grp·Cout/G + co, ci, K − 1 − k]: the weight of the input-gradient convolution.</summary>
+    private static void FlipTranspose<T>(Tensor w, Tensor wt, int cin, int cout, int kSize, int groups) where T : unmanaged
+    {
+        T[] src = Data<T>(w), dst = Data<T>(wt);
+        int cinG = cin / groups, coutG = cout / groups;
+        for (int grp = 0; grp < groups; grp++)
+            for (int co = 0; co < coutG; co++)
+                for (int ci = 0; ci < cinG; ci++)
+                {
+                    int from = w.Offset + ((grp * coutG + co) * cinG + ci) * kSize;
+                    int to = wt.Offset + ((grp * cinG + ci) * coutG + co) * kSize;
+                    for (int k = 0; k < kSize; k++) dst[to + k] = src[from + kSize - 1 - k];
+                }
+    }
+}
