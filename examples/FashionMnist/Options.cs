@@ -34,7 +34,9 @@ public sealed record Options
           --seed N                 seed for initialisation, shuffling and augmentation (default 0)
           --data DIR               folder with the IDX files (default /usr/share/datasets/fashion-mnist)
           --out DIR                where checkpoint, metrics.json, curves.png go (default runs/fashion-mnist)
-          --device cpu             device to train on (cpu; GPU devices arrive with the GPU backend)
+          --device DEV             where to train (default cpu): cpu; cuda or cuda:N, a CUDA GPU through the
+                                   ILGPU backend; gpu-sim, ILGPU's CPU simulator of a GPU (very slow: only for
+                                   checking the GPU code path on tiny runs such as --limit 8 --test-limit 8)
           --limit N                train on the first N images only (quick runs)
           --test-limit N           evaluate on the first N test images only
           --augment                random crop (pad 2) and horizontal flip
@@ -74,7 +76,7 @@ public sealed record Options
         if (o.Model is not ("lenet" or "resnet")) throw new ArgumentException($"--model must be lenet or resnet, got '{o.Model}'");
         if (o.Optimizer is not ("adam" or "sgd")) throw new ArgumentException($"--optimizer must be adam or sgd, got '{o.Optimizer}'");
         if (o.Epochs <= 0 || o.BatchSize <= 0 || o.LearningRate <= 0) throw new ArgumentException("--epochs, --batch-size and --lr must be positive");
-        if (o.Device != "cpu") throw new ArgumentException($"--device: only 'cpu' is available in this build, got '{o.Device}'");
+        if (!DeviceOption.IsValid(o.Device)) throw new ArgumentException($"--device must be {DeviceOption.Spellings}, got '{o.Device}'");
         return o;
     }
 }

@@ -17,6 +17,17 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
+// Fail fast on a device this machine does not have, before any data is read.
+try
+{
+    DeviceOption.Resolve(options.Device);
+}
+catch (DeviceUnavailableException e)
+{
+    Console.Error.WriteLine($"fashion-mnist: {e.Message}");
+    return 2;
+}
+
 if (!AutoGradNet.Data.FashionMnist.IsInstalled(options.DataDirectory))
 {
     Console.Error.WriteLine($"""

@@ -21,6 +21,7 @@ public static class Reports
             options.LearningRate,
             options.Seed,
             options.Augment,
+            options.Device,
             TestAccuracy = result.TestAccuracy,
             WallSeconds = result.WallSeconds,
             History = result.History,

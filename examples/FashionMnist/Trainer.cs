@@ -27,9 +27,16 @@ public sealed class Trainer(Options options, TextWriter log)
         _ => throw new ArgumentException($"unknown model '{name}'"),
     };
 
+    /// <summary>
+    /// Builds the network named by <see cref="Options.Model"/> (default <see cref="CreateModel"/>). Tests substitute a
+    /// smaller one: ILGPU's CPU simulator cannot afford LeNet's 1.26 M parameters in a unit test.
+    /// </summary>
+    internal Func<string, Module<Tensor, Tensor>> ModelFactory { get; init; } = CreateModel;
+
     public TrainingResult Run()
     {
         var wall = Stopwatch.StartNew();
+        var device = DeviceOption.Resolve(options.Device);
         Directory.CreateDirectory(options.OutputDirectory);
         var train = new Data.FashionMnist(options.DataDirectory, train: true, limit: options.Limit);
         var test = new Data.FashionMnist(options.DataDirectory, train: false, limit: options.TestLimit);
@@ -37,9 +44,11 @@ public sealed class Trainer(Options options, TextWriter log)
 
         Tensor.ManualSeed(options.Seed);
         var generator = new Generator(options.Seed);
-        var model = CreateModel(options.Model);
+        // Initialised on the CPU (the same weights for every device), then moved: model.to(device).
+        using var model = ModelFactory(options.Model).To(device);
+        log.WriteLine(DeviceOption.Describe(device));
         log.WriteLine($"model {options.Model}: {model.ParameterCount():N0} parameters; optimizer {options.Optimizer}, lr {options.LearningRate.ToString(Inv)}, batch {options.BatchSize}, {options.Epochs} epochs, seed {options.Seed}");
-        Optimizer optimizer = options.Optimizer == "adam"
+        using Optimizer optimizer = options.Optimizer == "adam"
             ? new Adam(model.Parameters(), lr: options.LearningRate, weightDecay: options.WeightDecay)
             : new SGD(model.Parameters(), lr: options.LearningRate, momentum: 0.9, nesterov: true, weightDecay: options.WeightDecay);
         var scheduler = new CosineAnnealingLR(optimizer, options.Epochs);
@@ -66,9 +75,9 @@ public sealed class Trainer(Options options, TextWriter log)
             var clock = Stopwatch.StartNew();
             double lr = optimizer.ParamGroups[0].Lr;
             trainLoader.Epoch = epoch;
-            var (trainLoss, trainAccuracy) = TrainEpoch(model, optimizer, trainLoader, epoch);
+            var (trainLoss, trainAccuracy) = TrainEpoch(model, optimizer, trainLoader, epoch, device);
             scheduler.Step();
-            var (testLoss, acc, matrix) = Evaluate(model, testLoader);
+            var (testLoss, acc, matrix) = Evaluate(model, testLoader, device);
             testAccuracy = acc;
             confusion = matrix;
             var metrics = new EpochMetrics(epoch + 1, trainLoss, trainAccuracy, testLoss, testAccuracy, lr, clock.Elapsed.TotalSeconds);
@@ -83,38 +92,54 @@ public sealed class Trainer(Options options, TextWriter log)
             });
         }
         if (history.Count == 0) throw new InvalidOperationException("nothing to train: the checkpoint already covers all epochs");
-        if (startEpoch == options.Epochs) (_, testAccuracy, confusion) = Evaluate(model, testLoader);
+        if (startEpoch == options.Epochs) (_, testAccuracy, confusion) = Evaluate(model, testLoader, device);
 
+        // Saving reads device tensors back to the host, so a GPU-resident model is written as it is.
         model.Save(Path.Combine(options.OutputDirectory, "model.safetensors"), new Dictionary<string, string> { ["model"] = options.Model });
         var result = new TrainingResult(history, confusion, testAccuracy, options.OutputDirectory, wall.Elapsed.TotalSeconds);
         Reports.Write(result, options, train.ClassNames, log);
         return result;
     }
 
-    private (double Loss, double Accuracy) TrainEpoch(Module<Tensor, Tensor> model, Optimizer optimizer, DataLoader loader, int epoch)
+    private (double Loss, double Accuracy) TrainEpoch(Module<Tensor, Tensor> model, Optimizer optimizer, DataLoader loader, int epoch, Device device)
     {
         model.Train();
-        double lossSum = 0;
-        long correct = 0, seen = 0;
+        // Running sums stay on the device (float64: counts are exact up to 2^53); the host reads them only for a
+        // progress update and at the end of the epoch, so a GPU is not stalled after every batch.
+        using var lossSum = Tensor.Zeros([], DType.Float64, device);
+        using var correct = Tensor.Zeros([], DType.Float64, device);
+        long seen = 0;
         var clock = Stopwatch.StartNew();
-        void RunBatches(Action<int, string> report)
+        (double Loss, double Accuracy) Read() =>
+            (lossSum.Item() / Math.Max(seen, 1), correct.Item() / Math.Max(seen, 1));
+        void RunBatches(Action<int, Func<string>> report)
         {
             int index = 0;
             foreach (var batch in loader)
             {
+                using var owned = batch;
                 using var scope = Tensor.NewDisposeScope();
-                var (x, y) = batch;
+                var x = batch.Images.To(device);
+                var y = batch.Labels.To(device);
                 optimizer.ZeroGrad();
                 var logits = model.Call(x);
                 var loss = Loss.CrossEntropy(logits, y);
                 loss.Backward();
                 optimizer.Step();
-                lossSum += loss.Item() * batch.Size;
-                correct += (long)logits.Argmax(1).Eq(y).To(DType.Int64).Sum().Item();
+                using (GradMode.NoGrad())
+                {
+                    lossSum.AddInPlace(loss.Detach().To(DType.Float64), alpha: batch.Size);
+                    correct.AddInPlace(logits.Argmax(1).Eq(y).To(DType.Float64).Sum());
+                }
                 seen += batch.Size;
                 index++;
-                double rate = seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                report(index, string.Create(Inv, $"loss {lossSum / seen:F4} acc {(double)correct / seen:P1} {rate:F0} img/s"));
+                report(index, () =>
+                {
+                    var (meanLoss, accuracy) = Read(); // waits for the device, so the rate below is honest
+                    double rate = seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                    string speed = rate >= 10 ? rate.ToString("F0", Inv) : rate.ToString("G2", Inv); // the simulator is slow
+                    return string.Create(Inv, $"loss {meanLoss:F4} acc {accuracy:P1} {speed} img/s");
+                });
             }
         }
 
@@ -127,10 +152,14 @@ public sealed class Trainer(Options options, TextWriter log)
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask(title, maxValue: total);
+                    var refresh = Stopwatch.StartNew();
                     RunBatches((i, text) =>
                     {
                         task.Value = i;
-                        task.Description = Markup.Escape($"{title} {text}");
+                        // The figures need a read-back from the device: a few times a second is enough for the eye.
+                        if (i > 1 && i < total && refresh.Elapsed.TotalSeconds < 0.25) return;
+                        task.Description = Markup.Escape($"{title} {text()}");
+                        refresh.Restart();
                     });
                 });
         }
@@ -140,29 +169,35 @@ public sealed class Trainer(Options options, TextWriter log)
             RunBatches((i, text) =>
             {
                 if (i % every != 0 && i != total) return;
+                string figures = text();
                 double eta = clock.Elapsed.TotalSeconds / i * (total - i);
-                log.WriteLine(string.Create(Inv, $"  {title} [{i,5}/{total}] {text} ETA {TimeSpan.FromSeconds(eta):m\\:ss}"));
+                log.WriteLine(string.Create(Inv, $"  {title} [{i,5}/{total}] {figures} ETA {TimeSpan.FromSeconds(eta):m\\:ss}"));
             });
         }
-        return (lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1));
+        return Read();
     }
 
-    /// <summary>Mean loss, accuracy and confusion matrix [true, predicted] on a loader, in evaluation mode without grad.</summary>
-    public static (double Loss, double Accuracy, long[,] Confusion) Evaluate(Module<Tensor, Tensor> model, DataLoader loader)
+    /// <summary>
+    /// Mean loss, accuracy and confusion matrix [true, predicted] on a loader, in evaluation mode without grad, on
+    /// <paramref name="device"/> (default: where the model's parameters are).
+    /// </summary>
+    public static (double Loss, double Accuracy, long[,] Confusion) Evaluate(Module<Tensor, Tensor> model, DataLoader loader, Device? device = null)
     {
+        device ??= model.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
         model.Eval();
         using var noGrad = GradMode.NoGrad();
         var confusion = new long[10, 10];
-        double lossSum = 0;
+        using var lossSum = Tensor.Zeros([], DType.Float64, device);
         long correct = 0, seen = 0;
         foreach (var batch in loader)
         {
+            using var owned = batch;
             using var scope = Tensor.NewDisposeScope();
-            var (x, y) = batch;
-            var logits = model.Call(x);
-            lossSum += Loss.CrossEntropy(logits, y, Reduction.Sum).Item();
+            var logits = model.Call(batch.Images.To(device));
+            lossSum.AddInPlace(Loss.CrossEntropy(logits, batch.Labels.To(device), Reduction.Sum).To(DType.Float64));
+            // The confusion matrix needs the predictions on the host: one read-back per (1000-image) batch.
             var predicted = logits.Argmax(1).ToArray<long>();
-            var truth = y.ToArray<long>();
+            var truth = batch.Labels.ToArray<long>();
             for (int i = 0; i < truth.Length; i++)
             {
                 confusion[truth[i], predicted[i]]++;
@@ -170,6 +205,6 @@ public sealed class Trainer(Options options, TextWriter log)
             }
             seen += truth.Length;
         }
-        return (lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), confusion);
+        return (lossSum.Item() / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), confusion);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ILGPU.Algorithms;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -17,25 +18,59 @@ namespace AutoGradNet.Gpu;
 public static class GpuDevices
 {
     private static readonly object s_lock = new();
-    private static readonly Lazy<(Context? Context, int Count)> s_cuda = new(DetectCuda);
+    private static readonly Lazy<(Context? Context, int Count, string Description)> s_cuda = new(DetectCuda);
     private static readonly Dictionary<int, Device> s_cudaDevices = [];
     private static Device? s_simulator;
 
-    private static (Context?, int) DetectCuda()
+    private static (Context?, int, string) DetectCuda()
     {
         try
         {
             var context = Context.Create(builder => builder.Cuda().EnableAlgorithms());
-            int count = context.GetCudaDevices().Count;
-            if (count > 0) return (context, count);
+            var devices = context.GetCudaDevices();
+            if (devices.Count > 0)
+            {
+                var names = new List<string>();
+                for (int i = 0; i < devices.Count; i++)
+                {
+                    CudaDevice d = devices[i];
+                    names.Add(string.Create(CultureInfo.InvariantCulture, $"cuda:{i} = {d.Name}, {d.Architecture?.ToString() ?? "unknown architecture"}, {d.MemorySize / (double)(1L << 30):F1} GiB"));
+                }
+                return (context, devices.Count, $"{devices.Count} CUDA device(s): {string.Join("; ", names)}");
+            }
             context.Dispose();
+            return (null, 0, DescribeMissingCuda());
+        }
+        catch (Exception e)
+        {
+            // A missing or broken CUDA driver means no CUDA devices; detection itself must never fail.
+            return (null, 0, $"no usable CUDA device: looking for one failed with {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Why ILGPU found no CUDA device: no driver library at all, or a driver without a GPU.</summary>
+    private static string DescribeMissingCuda()
+    {
+        try
+        {
+            var error = CudaAPI.CurrentAPI.GetDriverVersion(out var version);
+            return error == CudaError.CUDA_SUCCESS
+                ? $"a CUDA driver, version {version}, but no CUDA GPU"
+                : $"no CUDA GPU; the CUDA driver reports {error}";
         }
         catch (Exception)
         {
-            // A missing or broken CUDA driver means no CUDA devices; detection itself must never fail.
+            // ILGPU's stand-in API throws NotSupportedException when the driver library cannot be loaded.
+            return "no CUDA driver: the driver library (libcuda) could not be loaded";
         }
-        return (null, 0);
     }
+
+    /// <summary>
+    /// What ILGPU found when it looked for CUDA devices, in words for messages: each GPU's index, name, architecture
+    /// and memory (<c>1 CUDA device(s): cuda:0 = NVIDIA H100 80GB HBM3, SM_90, 79.1 GiB</c>), or why there is none
+    /// (<c>no CUDA driver: …</c>, or a driver without a GPU).
+    /// </summary>
+    public static string CudaDescription => s_cuda.Value.Description;
 
     /// <summary>Number of CUDA devices ILGPU can use (0 without an NVIDIA GPU and driver).</summary>
     public static int CudaDeviceCount => s_cuda.Value.Count;
@@ -47,11 +82,11 @@ public static class GpuDevices
     /// <exception cref="InvalidOperationException">No such CUDA device is present.</exception>
     public static Device Cuda(int index = 0)
     {
-        var (context, count) = s_cuda.Value;
+        var (context, count, description) = s_cuda.Value;
         if (context is null || index < 0 || index >= count)
             throw new InvalidOperationException(count == 0
-                ? "GpuDevices.Cuda: no CUDA device is present (ILGPU found no NVIDIA GPU and driver); use GpuDevices.CpuSimulator() to test GPU code paths"
-                : $"GpuDevices.Cuda: device index {index} is out of range; {count} CUDA device(s) are present");
+                ? $"GpuDevices.Cuda: no CUDA device is present (ILGPU saw: {description}); use GpuDevices.CpuSimulator() to test GPU code paths"
+                : $"GpuDevices.Cuda: device index {index} is out of range (ILGPU saw: {description})");
         lock (s_lock)
         {
             if (s_cudaDevices.TryGetValue(index, out var device)) return device;

@@ -1,4 +1,5 @@
 using AutoGradNet.Nn;
+using AutoGradNet.Optim;
 using F = AutoGradNet.Functional;
 
 namespace AutoGradNet.Gpu.Tests;
@@ -57,5 +58,51 @@ public class TrainingTests
         Assert.True(cpuLosses[2] < cpuLosses[0], $"the loss should fall: {string.Join(", ", cpuLosses)}");
         foreach (var (name, p) in cpuModel.StateDict())
             Sim.AssertClose(p, gpuModel.StateDict()[name], $"{name} after 3 steps", p.DType == DType.Float32 ? 1e-4 : 0);
+    }
+
+    public static TheoryData<string> Optimizers => ["adam", "adam-amsgrad", "adamw", "sgd-nesterov", "sgd-velocity", "rmsprop-centered", "adagrad"];
+
+    private static Optimizer MakeOptimizer(string name, Tensor[] parameters) => name switch
+    {
+        "adam" => new Adam(parameters, lr: 0.05, weightDecay: 0.01),
+        "adam-amsgrad" => new Adam(parameters, lr: 0.05, amsgrad: true),
+        "adamw" => new AdamW(parameters, lr: 0.05),
+        "sgd-nesterov" => new SGD(parameters, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01),
+        "sgd-velocity" => new SGD(parameters, lr: 0.1, momentum: 0.9, velocityForm: true),
+        "rmsprop-centered" => new RMSprop(parameters, lr: 0.01, momentum: 0.5, centered: true),
+        "adagrad" => new Adagrad(parameters, lr: 0.1, lrDecay: 0.01),
+        _ => throw new ArgumentException(name),
+    };
+
+    /// <summary>
+    /// The optimizers' fused update kernels run on the simulator (its kernel wrappers must see the core's internal
+    /// operator structs) and give the CPU's parameters after three steps.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void OptimizersStepOnTheSimulatorAsOnTheCpu(string name)
+    {
+        static Tensor Draw(ulong seed) => Tensor.Randn([5, 3], DType.Float32, new Generator(seed));
+        float[] Run(Device device)
+        {
+            // Fresh CPU draws each time: on the CPU, To(device) returns the tensor itself.
+            using var w = Draw(21).To(device).RequiresGrad_();
+            using var t = Draw(22).To(device);
+            using var optimizer = MakeOptimizer(name, [w]);
+            for (int step = 0; step < 3; step++)
+            {
+                using var scope = Tensor.NewDisposeScope();
+                optimizer.ZeroGrad();
+                w.Sub(t).Pow(2).Sum().Backward();
+                optimizer.Step();
+            }
+            Assert.Equal(device, w.Device);
+            return w.ToArray<float>();
+        }
+        var cpu = Run(Device.Cpu);
+        var sim = Run(Sim.Device);
+        for (int i = 0; i < cpu.Length; i++)
+            Assert.True(Math.Abs(cpu[i] - sim[i]) <= 1e-5 * Math.Max(1, Math.Abs(cpu[i])), $"{name}: element {i}: cpu {cpu[i]}, simulator {sim[i]}");
+        Assert.NotEqual(Draw(21).ToArray<float>(), cpu); // the steps changed something
     }
 }

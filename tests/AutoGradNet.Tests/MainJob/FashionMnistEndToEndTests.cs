@@ -100,5 +100,11 @@ public class FashionMnistEndToEndTests
         Assert.Throws<ArgumentException>(() => Options.Parse(["--epochs"]));
         Assert.Throws<ArgumentException>(() => Options.Parse(["--bogus"]));
         Assert.Throws<ArgumentException>(() => Options.Parse(["--device", "tpu"]));
+        // Device spellings only: whether a CUDA GPU exists is checked when the device is resolved (tests in AutoGradNet.Gpu.Tests).
+        foreach (var device in new[] { "cpu", "cuda", "cuda:0", "cuda:3", "gpu-sim" })
+            Assert.Equal(device, Options.Parse(["--device", device]).Device);
+        foreach (var device in new[] { "cuda:", "cuda:-1", "cuda:x", "cuda0", "gpu", "CPU", "" })
+            Assert.Contains("--device must be cpu, cuda, cuda:N or gpu-sim", Assert.Throws<ArgumentException>(() => Options.Parse(["--device", device])).Message);
+        Assert.Equal("cpu", Options.Parse([]).Device);
     }
 }
