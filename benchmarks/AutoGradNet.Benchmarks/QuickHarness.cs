@@ -27,6 +27,68 @@ public static class QuickHarness
             var y = Tensor.Randint(0, 10, [64], generator: g);
             Time("LeNet step b64", reps, () => Step(lenet, sgd, x, y));
         }
+        if (filter.StartsWith("profile-", StringComparison.Ordinal))
+        {
+            Module<Tensor, Tensor> model = filter switch
+            {
+                "profile-lenet" => new LeNet(),
+                "profile-resnet20" => new CifarResNet(20, inChannels: 1),
+                _ => ResNet.CifarResNet18(),
+            };
+            model.Train();
+            var sgd = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+            bool small = filter != "profile-resnet18";
+            var x = Tensor.Randn(filter == "profile-lenet" ? [64, 1, 28, 28] : small ? [32, 1, 28, 28] : [32, 3, 32, 32], generator: g);
+            var y = Tensor.Randint(0, 10, [x.Size(0)], generator: g);
+            for (int i = 0; i < 3; i++) Step(model, sgd, x, y);
+            var sw = Stopwatch.StartNew();
+            using (var prof = Profiler.Start())
+            {
+                for (int i = 0; i < reps; i++) Step(model, sgd, x, y);
+                sw.Stop();
+                Console.WriteLine($"{filter}: {sw.Elapsed.TotalMilliseconds / reps:F2} ms per step; per-op totals over {reps} steps:");
+                Console.WriteLine(prof.Table(25));
+            }
+            return;
+        }
+        if (filter == "poolloop")
+        {
+            var a = Tensor.Randn([64, 20, 28, 28], generator: g);
+            for (int i = 0; i < reps; i++) { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.MaxPool2d(a, 2); }
+            return;
+        }
+        if (filter == "lenetparts")
+        {
+            var x1 = Tensor.Randn([64, 1, 28, 28], generator: g).RequiresGrad_();
+            var w1 = (Tensor.Randn([20, 1, 5, 5], generator: g) * 0.1).RequiresGrad_();
+            var b1 = Tensor.Zeros([20]).RequiresGrad_();
+            var a1 = Tensor.Randn([64, 20, 28, 28], generator: g).RequiresGrad_();
+            var x2 = Tensor.Randn([64, 20, 14, 14], generator: g).RequiresGrad_();
+            var w2 = (Tensor.Randn([50, 20, 5, 5], generator: g) * 0.1).RequiresGrad_();
+            var b2 = Tensor.Zeros([50]).RequiresGrad_();
+            var a2 = Tensor.Randn([64, 50, 14, 14], generator: g).RequiresGrad_();
+            var f1 = Tensor.Randn([64, 2450], generator: g).RequiresGrad_();
+            var l1 = new Linear(2450, 500);
+            var l2 = new Linear(500, 10);
+            var h = Tensor.Randn([64, 500], generator: g).RequiresGrad_();
+            var yl = Tensor.Randint(0, 10, [64], generator: g);
+            void Fb(Func<Tensor> f, params Tensor[] leaves) { using var s = Tensor.NewDisposeScope(); foreach (var t in leaves) t.ZeroGrad(); f().Sum().Backward(); }
+            Time("conv1 fwd+bwd (w,b grads)", reps, () => Fb(() => F.Conv2d(x1.Detach(), w1, b1, 1, 2), w1, b1));
+            Time("relu1 fwd+bwd 64x20x28x28", reps, () => Fb(() => a1.Relu(), a1));
+            Time("pool1 fwd+bwd 64x20x28x28", reps, () => Fb(() => F.MaxPool2d(a1, 2), a1));
+            Time("pool1 fwd no-grad", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.MaxPool2d(a1, 2); });
+            Time("pool1 fwd", reps, () => { using var s = Tensor.NewDisposeScope(); F.MaxPool2d(a1, 2); });
+            Time("relu1 fwd", reps, () => { using var s = Tensor.NewDisposeScope(); a1.Relu(); });
+            Time("conv2 fwd+bwd", reps, () => Fb(() => F.Conv2d(x2, w2, b2, 1, 2), x2, w2, b2));
+            Time("relu2 fwd+bwd 64x50x14x14", reps, () => Fb(() => a2.Relu(), a2));
+            Time("pool2 fwd+bwd 64x50x14x14", reps, () => Fb(() => F.MaxPool2d(a2, 2), a2));
+            Time("fc1 fwd+bwd", reps, () => Fb(() => l1.Call(f1), f1));
+            Time("fc2+CE fwd+bwd", reps, () => { using var s = Tensor.NewDisposeScope(); h.ZeroGrad(); Loss.CrossEntropy(l2.Call(h), yl).Backward(); });
+            var lenet = new LeNet();
+            var sgd = new SGD(lenet.Parameters(), lr: 0.01, momentum: 0.9);
+            foreach (var prm in lenet.Parameters()) prm.Grad = Tensor.ZerosLike(prm);
+            Time("sgd step (momentum)", reps, () => sgd.Step());
+        }
         if ("resnet".Contains(filter) || filter == "")
         {
             var resnet = new CifarResNet(20);

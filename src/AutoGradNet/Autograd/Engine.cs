@@ -10,6 +10,20 @@ internal static class Engine
     public static Tensor?[]? Run(ReadOnlySpan<Tensor> outputs, ReadOnlySpan<Tensor?> gradOutputs, bool retainGraph,
         bool createGraph, ReadOnlySpan<Tensor> inputs, bool allowUnused, string caller)
     {
+        var pass = Profiler.BeginPass();
+        try
+        {
+            return RunPass(outputs, gradOutputs, retainGraph, createGraph, inputs, allowUnused, caller);
+        }
+        finally
+        {
+            Profiler.EndPass(pass);
+        }
+    }
+
+    private static Tensor?[]? RunPass(ReadOnlySpan<Tensor> outputs, ReadOnlySpan<Tensor?> gradOutputs, bool retainGraph,
+        bool createGraph, ReadOnlySpan<Tensor> inputs, bool allowUnused, string caller)
+    {
         if (gradOutputs.Length != outputs.Length)
             throw new ArgumentException($"{caller}: got {outputs.Length} outputs but {gradOutputs.Length} gradients");
 
@@ -90,12 +104,14 @@ internal static class Engine
             {
                 Tensor?[] results;
                 // Temporaries of the backward formula die with this scope; the returned gradients move out.
+                long started = Profiler.Now();
                 using (var scope = new DisposeScope())
                 {
                     results = node.Apply(grad);
                     foreach (var r in results)
                         if (r is not null && ReferenceEquals(r.OwnerScope, scope)) scope.MoveToOuter(r);
                 }
+                Profiler.OnBackward(node.Name, started);
                 if (GradMode.IsAnomalyEnabled) CheckAnomaly(node, results);
                 for (int i = 0; i < node.Next.Length; i++)
                 {

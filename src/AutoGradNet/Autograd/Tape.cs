@@ -29,6 +29,7 @@ public static class Tape
     /// <returns><paramref name="output"/>, for chaining.</returns>
     public static Tensor Record(Tensor output, string name, BackwardFn backward, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> saved = default)
     {
+        Profiler.OnRecord(name);
         if (!NeedsRecording(inputs)) return output;
         var next = new Node?[inputs.Length];
         var shapes = new int[inputs.Length][];

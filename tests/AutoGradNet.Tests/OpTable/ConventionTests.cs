@@ -108,6 +108,26 @@ public class ConventionTests
     }
 
     [Fact]
+    public void LargeScatterAddReportsABadIndexItselfFromTheParallelPath()
+    {
+        // Large enough for the row-parallel kernel: the error must not arrive wrapped in an AggregateException.
+        var indices = new long[512 * 1024];
+        indices[500 * 1024 + 7] = 64;
+        using var bad = Tensor.From(indices, 512, 1024);
+        using var source = Tensor.Ones([512, 1024]);
+        using var x = Tensor.Zeros([512, 64]);
+        var e = Assert.Throws<IndexOutOfRangeException>(() => x.ScatterAdd(1, bad, source));
+        Assert.Contains("scatter_add", e.Message);
+        indices[500 * 1024 + 7] = 3;
+        using var good = Tensor.From(indices, 512, 1024);
+        using var sum = Tensor.Zeros([512, 64]).ScatterAdd(1, good, source);
+        Assert.Equal(1023.0, sum[500][0].Item(), 6);
+        Assert.Equal(1.0, sum[500][3].Item(), 6);
+        Assert.Equal(0.0, sum[500][5].Item(), 6);
+        Assert.Equal(1024.0, sum[7][0].Item(), 6);
+    }
+
+    [Fact]
     public void IntegralTensorsCompareWithFractionalScalarsByValue()
     {
         using var x = Tensor.From(new long[] { -1, 0, 1 }, 3);

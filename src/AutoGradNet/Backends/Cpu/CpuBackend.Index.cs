@@ -99,6 +99,23 @@ internal sealed partial class CpuBackend
         var dStrides = dst.Strides;
         int size = dst.ShapeArray[dim];
         int rank = shape.Length, n = index.Numel;
+        if (dim == rank - 1 && n > 0 && RowsMatch(dst, shape))
+        {
+            // The common case (max-pool backward, one-hot gradients): rows of the index scatter into the same rows
+            // of a contiguous dst, so rows are independent and can run in parallel.
+            int inner = shape[rank - 1], rows = n / inner;
+            int dOff = dst.Offset, iOff = index.Offset, sOff = src.Offset;
+            ParallelRows(rows, inner, (start, end) =>
+            {
+                for (int r = start; r < end; r++)
+                {
+                    int dRow = dOff + r * size, at = r * inner;
+                    for (int j = 0; j < inner; j++, at++)
+                        ds[dRow + CheckIndex(idx[iOff + at], size, "scatter_add")] += ss[sOff + at];
+                }
+            });
+            return;
+        }
         Span<int> pos = stackalloc int[rank];
         for (int flat = 0; flat < n; flat++)
         {
@@ -112,6 +129,15 @@ internal sealed partial class CpuBackend
                 pos[d] = 0;
             }
         }
+    }
+
+    /// <summary>True when dst is contiguous and has the index's sizes in every dimension but the last.</summary>
+    private static bool RowsMatch(Tensor dst, int[] indexShape)
+    {
+        if (!dst.IsContiguous) return false;
+        for (int d = 0; d < indexShape.Length - 1; d++)
+            if (dst.ShapeArray[d] != indexShape[d]) return false;
+        return true;
     }
 
     private static int CheckIndex(long index, int size, string op)

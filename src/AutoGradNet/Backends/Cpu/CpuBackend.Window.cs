@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using AutoGradNet.Kernels;
@@ -156,36 +157,64 @@ internal sealed partial class CpuBackend
         long[] idx = Data<long>(indices);
         int planes = x.ShapeArray[0] * x.ShapeArray[1];
         int inSize = g.InputSize, outSize = g.OutputSize;
+        int xOffset = x.Offset, yOffset = y.Offset, iOffset = indices.Offset;
+        // Geometry in locals: the JIT cannot hoist loads from the geometry's arrays out of these loops by itself.
+        int in1 = g.Input[1], in2 = g.Input[2], out0 = g.Output[0], out1 = g.Output[1], out2 = g.Output[2];
+        int d0 = g.Dilation[0], d1 = g.Dilation[1], d2 = g.Dilation[2];
+        int[] s0 = starts[0], e0 = ends[0], s1 = starts[1], e1 = ends[1], s2 = starts[2], e2 = ends[2];
         T negativeInfinity = Scalar.FromDouble<T>(double.NegativeInfinity);
+        // The bounds of every access follow from the geometry the op validated; the loops index without checks.
+        if ((long)planes * inSize + xOffset > xs.Length || (long)planes * outSize + Math.Max(yOffset, iOffset) > Math.Min(ys.Length, idx.Length))
+            throw new ArgumentException("max_pool: tensors smaller than the geometry");
         ParallelRows(planes, outSize * g.KernelSize, (start, end) =>
+            MaxPoolPlanes(xs, ys, idx, start, end, xOffset, yOffset, iOffset, inSize, outSize, in1, in2, out0, out1, out2,
+                d0, d1, d2, s0, e0, s1, e1, s2, e2, negativeInfinity));
+    }
+
+    /// <summary>The loops of <see cref="MaxPoolT{T}"/> for planes [start, end), as a method of plain arguments so the JIT
+    /// keeps them in registers (captured variables would be reloaded from the closure inside every loop).</summary>
+    private static void MaxPoolPlanes<T>(T[] xs, T[] ys, long[] idx, int start, int end, int xOffset, int yOffset, int iOffset,
+        int inSize, int outSize, int in1, int in2, int out0, int out1, int out2, int d0, int d1, int d2,
+        int[] s0, int[] e0, int[] s1, int[] e1, int[] s2, int[] e2, T negativeInfinity) where T : unmanaged, INumber<T>
+    {
+        ref T x0 = ref MemoryMarshal.GetArrayDataReference(xs);
+        ref T y0 = ref MemoryMarshal.GetArrayDataReference(ys);
+        ref long i64 = ref MemoryMarshal.GetArrayDataReference(idx);
+        for (int plane = start; plane < end; plane++)
         {
-            for (int plane = start; plane < end; plane++)
+            int xBase = xOffset + plane * inSize, o = plane * outSize;
+            for (int o0 = 0; o0 < out0; o0++)
             {
-                int xBase = x.Offset + plane * inSize, yBase = plane * outSize;
-                for (int o0 = 0; o0 < g.Output[0]; o0++)
-                for (int o1 = 0; o1 < g.Output[1]; o1++)
-                for (int o2 = 0; o2 < g.Output[2]; o2++)
+                int lo0 = s0[o0], hi0 = e0[o0];
+                for (int o1 = 0; o1 < out1; o1++)
                 {
-                    T best = T.Zero;
-                    int bestAt = -1;
-                    for (int i0 = starts[0][o0]; i0 < ends[0][o0]; i0 += g.Dilation[0])
-                    for (int i1 = starts[1][o1]; i1 < ends[1][o1]; i1 += g.Dilation[1])
-                    for (int i2 = starts[2][o2]; i2 < ends[2][o2]; i2 += g.Dilation[2])
+                    int lo1 = s1[o1], hi1 = e1[o1];
+                    for (int o2 = 0; o2 < out2; o2++, o++)
                     {
-                        int at = (i0 * g.Input[1] + i1) * g.Input[2] + i2;
-                        T v = xs[xBase + at];
-                        // NOTE: ties keep the first position in window order (row-major), as PyTorch's CPU kernel.
-                        if (bestAt < 0 || v > best || (T.IsNaN(v) && !T.IsNaN(best)))
+                        T best = negativeInfinity;
+                        int bestAt = -1;
+                        int lo2 = s2[o2], hi2 = e2[o2];
+                        for (int i0 = lo0; i0 < hi0; i0 += d0)
+                        for (int i1 = lo1; i1 < hi1; i1 += d1)
                         {
-                            best = v;
-                            bestAt = at;
+                            int row = (i0 * in1 + i1) * in2;
+                            ref T r = ref Unsafe.Add(ref x0, xBase + row);
+                            for (int i2 = lo2; i2 < hi2; i2 += d2)
+                            {
+                                T v = Unsafe.Add(ref r, i2);
+                                // NOTE: ties keep the first position in window order (row-major), as PyTorch's CPU kernel;
+                                // a NaN wins over any number and the first NaN stays. Selects, not branches: which
+                                // element wins is data-dependent, and mispredicted branches cost more than the compares.
+                                bool take = bestAt < 0 | v > best | (T.IsNaN(v) & !T.IsNaN(best));
+                                best = take ? v : best;
+                                bestAt = take ? row + i2 : bestAt;
+                            }
                         }
+                        Unsafe.Add(ref y0, yOffset + o) = best;
+                        Unsafe.Add(ref i64, iOffset + o) = bestAt;
                     }
-                    int o = yBase + (o0 * g.Output[1] + o1) * g.Output[2] + o2;
-                    ys[y.Offset + o] = bestAt < 0 ? negativeInfinity : best;
-                    idx[indices.Offset + o] = bestAt;
                 }
             }
-        });
+        }
     }
 }
