@@ -4,12 +4,25 @@
 # Needs only the .NET 10 SDK; NuGet restores the rest. Extra arguments go to every `dotnet test`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-projects=(tests/AutoGradNet.Tests/AutoGradNet.Tests.csproj tests/AutoGradNet.Gpu.Tests/AutoGradNet.Gpu.Tests.csproj)
+core=tests/AutoGradNet.Tests/AutoGradNet.Tests.csproj
+# Each run, fields separated by ";": environment assignments (or "-"), project, extra arguments. The last two
+# runs repeat the GEMM and convolution kernel tests with the JIT denied AVX-512 and then AVX2, so the 6-row and
+# the scalar fallbacks of the kernels are checked on an AVX-512 machine too.
+kernels="FullyQualifiedName~GemmTests|FullyQualifiedName~ConvolutionTests"
+runs=(
+  "-;$core;"
+  "-;tests/AutoGradNet.Gpu.Tests/AutoGradNet.Gpu.Tests.csproj;"
+  "DOTNET_EnableAVX512F=0;$core;--no-build --filter $kernels"
+  "DOTNET_EnableAVX2=0;$core;--no-build --filter $kernels"
+)
 status=0
 passed=0 failed=0 skipped=0
-for project in "${projects[@]}"; do
+for run in "${runs[@]}"; do
+  IFS=";" read -r environment project extra <<<"$run"
+  [ "$environment" = "-" ] && environment=""
   log=$(mktemp)
-  dotnet test "$project" -c Release "$@" 2>&1 | tee "$log"
+  # shellcheck disable=SC2086  # $extra holds separate arguments
+  env $environment dotnet test "$project" -c Release $extra "$@" 2>&1 | tee "$log"
   code=${PIPESTATUS[0]}
   [ "$code" -ne 0 ] && status=$code
   summary=$(grep -E '(Passed|Failed)!' "$log" | tail -n 1)

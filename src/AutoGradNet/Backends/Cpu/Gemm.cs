@@ -56,9 +56,12 @@ internal static unsafe class Gemm
     /// </summary>
     private static class Impl<T> where T : unmanaged, INumber<T>
     {
-        /// <summary>Micro-tile rows. 6 rows × 2 vectors = 12 accumulators, plus 2 B vectors and 1 broadcast
-        /// register, fills the 16 ymm registers of AVX2 without spilling.</summary>
-        private const int MR = 6;
+        /// <summary>
+        /// Micro-tile rows. With AVX-512VL the JIT has 32 vector registers, so the tile is 8 rows × 2 vectors
+        /// = 16 accumulators (+2 B vectors, 1 broadcast); channel counts (16, 64, 128, 256, …) are multiples of 8, so
+        /// convolutions then rarely have ragged edge tiles. Plain AVX2 has 16 registers: 6 rows × 2 = 12 accumulators.
+        /// </summary>
+        private static int MR => Avx512F.VL.IsSupported ? 8 : 6;
 
         /// <summary>Elements per ymm register: 8 floats or 4 doubles.</summary>
         private static int W => Vector256<T>.Count;
@@ -339,7 +342,16 @@ internal static unsafe class Gemm
                 int p = 0;
                 if (mr == MR)
                 {
-                    for (; p + W <= kc; p += W) TransposeRows6(r0 + p, lda, dst + p * MR);
+                    if (MR == 8)
+                    {
+                        for (; p + W <= kc; p += W)
+                            for (int half = 0; half < MR; half += W)
+                                TransposeBlock(r0 + half * lda + p, lda, dst + p * MR + half, MR);
+                    }
+                    else
+                    {
+                        for (; p + W <= kc; p += W) TransposeRows6(r0 + p, lda, dst + p * MR);
+                    }
                 }
                 for (; p < kc; p++)
                 {
@@ -415,7 +427,7 @@ internal static unsafe class Gemm
                 {
                     T* src = a + p0 * lda + ir;
                     T* d = dst + ir * kc + p0 * MR;
-                    for (int p = p0; p < p1; p++, src += lda, d += MR) Copy6(src, d);
+                    for (int p = p0; p < p1; p++, src += lda, d += MR) CopyMR(src, d);
                 }
                 if (ir < mc)
                 {
@@ -430,11 +442,15 @@ internal static unsafe class Gemm
             }
         }
 
-        /// <summary>Copies MR = 6 elements as one 4-element vector plus one 2-element piece.</summary>
+        /// <summary>Copies MR elements: 8 as whole vectors, 6 as one 4-element vector plus one 2-element piece.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Copy6(T* src, T* dst)
+        private static void CopyMR(T* src, T* dst)
         {
-            if (typeof(T) == typeof(float))
+            if (MR == 8)
+            {
+                for (int v = 0; v < 8; v += W) Vector256.Store(Vector256.Load(src + v), dst + v);
+            }
+            else if (typeof(T) == typeof(float))
             {
                 Vector128.Store(Vector128.Load((float*)src), (float*)dst);
                 *(ulong*)(dst + 4) = *(ulong*)(src + 4);
@@ -566,7 +582,7 @@ internal static unsafe class Gemm
                         bool run = q[W - 1] - q[0] == W - 1;
                         for (int v = 0; v < NR; v += W)
                         {
-                            if (run) TransposeRows(s.Ptr + q[0], s.Rows + jr + v, dst + p * NR + v, NR);
+                            if (run) TransposeRows(s.Ptr + q[0], new TableRows(s.Rows + jr + v), dst + p * NR + v, NR);
                             else
                                 for (int e = 0; e < W; e++)
                                     for (int i = 0; i < W; i++)
@@ -587,17 +603,29 @@ internal static unsafe class Gemm
         /// <summary>Writes the transpose of the W×W block at <paramref name="src"/> (row stride
         /// <paramref name="lds"/>) to <paramref name="dst"/> (row stride <paramref name="ldd"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void TransposeBlock(T* src, nint lds, T* dst, nint ldd)
+        private static void TransposeBlock(T* src, nint lds, T* dst, nint ldd) => TransposeRows(src, new StridedRows(lds), dst, ldd);
+
+        /// <summary>Where row i of a block starts, relative to its first element (a stride, or a table of offsets);
+        /// a struct type parameter, so each kind compiles to its own straight-line code.</summary>
+        private interface IRowOffsets
         {
-            int* rows = stackalloc int[8];
-            for (int i = 0; i < W; i++) rows[i] = (int)(i * lds);
-            TransposeRows(src, rows, dst, ldd);
+            nint this[int i] { get; }
+        }
+
+        private readonly struct StridedRows(nint stride) : IRowOffsets
+        {
+            public nint this[int i] => i * stride;
+        }
+
+        private readonly struct TableRows(int* offsets) : IRowOffsets
+        {
+            public nint this[int i] => offsets[i];
         }
 
         /// <summary>Writes the transpose of the W×W block whose row i starts at <c>src + rows[i]</c> to
         /// <paramref name="dst"/> (row stride <paramref name="ldd"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void TransposeRows(T* src, int* rows, T* dst, nint ldd)
+        private static void TransposeRows<TRows>(T* src, TRows rows, T* dst, nint ldd) where TRows : struct, IRowOffsets
         {
             if (typeof(T) == typeof(float))
             {
@@ -653,13 +681,16 @@ internal static unsafe class Gemm
                     int mr = Math.Min(MR, mc - ir);
                     T* aPanel = packA + ir * kc;
                     T* cTile = c + ir * ldc + jr;
-                    if (mr == MR && nr == NR)
+                    if (nr == NR)
                     {
-                        MicroKernel(kc, aPanel, bPanel, cTile, ldc, load);
+                        // Full-width tiles write their valid rows straight to C; only ragged columns need the scratch tile.
+                        if (MR == 8) MicroKernel8(kc, aPanel, bPanel, cTile, ldc, load, mr);
+                        else MicroKernel(kc, aPanel, bPanel, cTile, ldc, load, mr);
                     }
                     else
                     {
-                        MicroKernel(kc, aPanel, bPanel, tile, NR, false);
+                        if (MR == 8) MicroKernel8(kc, aPanel, bPanel, tile, NR, false, MR);
+                        else MicroKernel(kc, aPanel, bPanel, tile, NR, false, MR);
                         for (int i = 0; i < mr; i++)
                             for (int j = 0; j < nr; j++)
                                 cTile[i * ldc + j] = load ? cTile[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
@@ -674,7 +705,7 @@ internal static unsafe class Gemm
         /// the FMA latency (4 cycles × 2 pipes on Zen 3). Accumulators start at zero and C is added once at the
         /// end, so the inner loop is identical for the overwrite and accumulate cases.
         /// </summary>
-        private static void MicroKernel(int kc, T* a, T* b, T* c, nint ldc, bool load)
+        private static void MicroKernel(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows)
         {
             Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -695,11 +726,48 @@ internal static unsafe class Gemm
                 c50 = MulAdd(av, b0, c50); c51 = MulAdd(av, b1, c51);
             }
             StoreRow(c, c00, c01, load);
-            StoreRow(c + ldc, c10, c11, load);
-            StoreRow(c + 2 * ldc, c20, c21, load);
-            StoreRow(c + 3 * ldc, c30, c31, load);
-            StoreRow(c + 4 * ldc, c40, c41, load);
-            StoreRow(c + 5 * ldc, c50, c51, load);
+            if (rows > 1) StoreRow(c + ldc, c10, c11, load);
+            if (rows > 2) StoreRow(c + 2 * ldc, c20, c21, load);
+            if (rows > 3) StoreRow(c + 3 * ldc, c30, c31, load);
+            if (rows > 4) StoreRow(c + 4 * ldc, c40, c41, load);
+            if (rows > 5) StoreRow(c + 5 * ldc, c50, c51, load);
+        }
+
+        /// <summary>The 8-row micro-kernel (AVX-512VL register file): 16 accumulators, 2 B loads and 8 broadcasts per
+        /// k step; the first <paramref name="rows"/> rows are written.</summary>
+        private static void MicroKernel8(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows)
+        {
+            Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector256<T> c60 = default, c61 = default, c70 = default, c71 = default;
+            for (int p = 0; p < kc; p++, a += 8, b += 2 * Vector256<T>.Count)
+            {
+                Vector256<T> b0 = Vector256.Load(b), b1 = Vector256.Load(b + Vector256<T>.Count);
+                Vector256<T> av = Vector256.Create(a[0]);
+                c00 = MulAdd(av, b0, c00); c01 = MulAdd(av, b1, c01);
+                av = Vector256.Create(a[1]);
+                c10 = MulAdd(av, b0, c10); c11 = MulAdd(av, b1, c11);
+                av = Vector256.Create(a[2]);
+                c20 = MulAdd(av, b0, c20); c21 = MulAdd(av, b1, c21);
+                av = Vector256.Create(a[3]);
+                c30 = MulAdd(av, b0, c30); c31 = MulAdd(av, b1, c31);
+                av = Vector256.Create(a[4]);
+                c40 = MulAdd(av, b0, c40); c41 = MulAdd(av, b1, c41);
+                av = Vector256.Create(a[5]);
+                c50 = MulAdd(av, b0, c50); c51 = MulAdd(av, b1, c51);
+                av = Vector256.Create(a[6]);
+                c60 = MulAdd(av, b0, c60); c61 = MulAdd(av, b1, c61);
+                av = Vector256.Create(a[7]);
+                c70 = MulAdd(av, b0, c70); c71 = MulAdd(av, b1, c71);
+            }
+            StoreRow(c, c00, c01, load);
+            if (rows > 1) StoreRow(c + ldc, c10, c11, load);
+            if (rows > 2) StoreRow(c + 2 * ldc, c20, c21, load);
+            if (rows > 3) StoreRow(c + 3 * ldc, c30, c31, load);
+            if (rows > 4) StoreRow(c + 4 * ldc, c40, c41, load);
+            if (rows > 5) StoreRow(c + 5 * ldc, c50, c51, load);
+            if (rows > 6) StoreRow(c + 6 * ldc, c60, c61, load);
+            if (rows > 7) StoreRow(c + 7 * ldc, c70, c71, load);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
