@@ -78,6 +78,15 @@ public static class QuickHarness
             Time("pool1 fwd+bwd 64x20x28x28", reps, () => Fb(() => F.MaxPool2d(a1, 2), a1));
             Time("pool1 fwd no-grad", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.MaxPool2d(a1, 2); });
             Time("pool1 fwd", reps, () => { using var s = Tensor.NewDisposeScope(); F.MaxPool2d(a1, 2); });
+            {
+                var geo = new ConvGeometry([28, 28], [2, 2], [1, 1], [1, 1], [0, 0], [14, 14]);
+                int[] st = Enumerable.Range(0, 14).Select(o => 2 * o).ToArray(), en = st.Select(v => v + 2).ToArray();
+                int[][] starts = [[0], st, st], ends = [[1], en, en];
+                var vals = Tensor.Alloc([64, 20, 14, 14], a1.DType, a1.Device);
+                var inds = Tensor.Alloc([64, 20, 14, 14], DType.Int64, a1.Device);
+                var ad = a1.Detach();
+                Time("pool1 backend kernel only", reps, () => a1.Device.Backend.MaxPool(ad, vals, inds, geo, starts, ends));
+            }
             Time("relu1 fwd", reps, () => { using var s = Tensor.NewDisposeScope(); a1.Relu(); });
             Time("conv2 fwd+bwd", reps, () => Fb(() => F.Conv2d(x2, w2, b2, 1, 2), x2, w2, b2));
             Time("relu2 fwd+bwd 64x50x14x14", reps, () => Fb(() => a2.Relu(), a2));

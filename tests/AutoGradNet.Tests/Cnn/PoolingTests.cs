@@ -42,6 +42,40 @@ public class PoolingTests
         Assert.Equal([0.0, 1, 1, 0, 0, 0, 0, 0], x.Grad!.Reshape(-1).ToArray<double>());
     }
 
+    [Theory]
+    [InlineData(20, 19, 2, 2)]    // 10×9 outputs: one vector of eight plus a ragged, overlapping end per row
+    [InlineData(12, 26, 3, 1)]    // 10×24 outputs, overlapping 3×3 windows
+    [InlineData(9, 16, 3, 2)]     // 4×7 outputs: rows shorter than a vector
+    public void FloatMaxPoolWithTiesAndNaNsMatchesTheScalarRule(int h, int w, int k, int stride)
+    {
+        // Values from {0, 1, 2} make ties common; a few NaNs are planted. The rule: first maximum in window order,
+        // and a NaN beats any number (the first NaN wins).
+        var random = new Random(h * 100 + w);
+        var data = new float[2 * 3 * h * w];
+        for (int i = 0; i < data.Length; i++) data[i] = random.Next(40) == 0 ? float.NaN : random.Next(3);
+        using var x = Tensor.From(data, 2, 3, h, w);
+        var (values, indices) = F.MaxPool2dWithIndices(x, k, stride);
+        float[] got = values.Reshape(-1).ToArray<float>();
+        long[] gotAt = indices.Reshape(-1).ToArray<long>();
+        int oh = (h - k) / stride + 1, ow = (w - k) / stride + 1, o = 0;
+        for (int plane = 0; plane < 6; plane++)
+            for (int r = 0; r < oh; r++)
+                for (int c = 0; c < ow; c++, o++)
+                {
+                    float best = float.NegativeInfinity;
+                    int bestAt = -1;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++)
+                        {
+                            int at = (r * stride + i) * w + c * stride + j;
+                            float v = data[plane * h * w + at];
+                            if (bestAt < 0 || v > best || (float.IsNaN(v) && !float.IsNaN(best))) { best = v; bestAt = at; }
+                        }
+                    Assert.Equal(bestAt, gotAt[o]);
+                    Assert.Equal(best, got[o]);
+                }
+    }
+
     public static TheoryData<int[], int[], int[], int[], bool> PoolCases => new()
     {
         // input, kernel, stride, padding, ceil mode

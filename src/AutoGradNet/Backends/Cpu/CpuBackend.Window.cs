@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -171,6 +173,52 @@ internal sealed partial class CpuBackend
                 d0, d1, d2, s0, e0, s1, e1, s2, e2, negativeInfinity));
     }
 
+    /// <summary>
+    /// Eight outputs of one row of full windows at a time (float, AVX2): the window's taps are gathered for eight
+    /// output positions, compared and blended, so no compare-select chain runs per output. Same rule as the scalar
+    /// loop: the first maximum in window order wins, and a NaN beats any number. Returns the outputs written: the
+    /// whole row, or none when it is shorter than eight.
+    /// </summary>
+    private static unsafe int MaxPoolRowFloat(ref float plane, int rowBase, int[] starts2, int out2, ReadOnlySpan<int> taps,
+        ref float y, ref long indices)
+    {
+        if (out2 < 8) return 0;
+        fixed (float* px = &plane)
+        fixed (int* s2 = starts2)
+        {
+            var row = Vector256.Create(rowBase);
+            for (int next = 0; next < out2; next += 8)
+            {
+                // A ragged end reruns the last eight outputs (overlapping stores write the same values).
+                int o2 = Math.Min(next, out2 - 8);
+                Vector256<int> at0 = Avx.LoadVector256(s2 + o2) + row;
+                Vector256<float> best = Avx2.GatherVector256(px, at0, 4);
+                Vector256<int> bestAt = at0;
+                for (int k = 1; k < taps.Length; k++)
+                {
+                    Vector256<int> at = at0 + Vector256.Create(taps[k]);
+                    Vector256<float> v = Avx2.GatherVector256(px, at, 4);
+                    Vector256<float> take = Avx.CompareGreaterThan(v, best)
+                        | Avx.AndNot(Avx.CompareUnordered(best, best), Avx.CompareUnordered(v, v));
+                    best = Avx.BlendVariable(best, v, take);
+                    bestAt = Avx.BlendVariable(bestAt.AsSingle(), at.AsSingle(), take).AsInt32();
+                }
+                best.StoreUnsafe(ref y, (nuint)o2);
+                Avx2.ConvertToVector256Int64(bestAt.GetLower()).StoreUnsafe(ref indices, (nuint)o2);
+                Avx2.ConvertToVector256Int64(bestAt.GetUpper()).StoreUnsafe(ref indices, (nuint)o2 + 4);
+            }
+        }
+        return out2;
+    }
+
+    /// <summary>True when every window [starts[o], ends[o]) has the same extent, i.e. none is clipped by the input's edge.</summary>
+    private static bool FullWindows(int[] starts, int[] ends)
+    {
+        for (int o = 1; o < starts.Length; o++)
+            if (ends[o] - starts[o] != ends[0] - starts[0]) return false;
+        return starts.Length > 0 && ends[0] > starts[0];
+    }
+
     /// <summary>The loops of <see cref="MaxPoolT{T}"/> for planes [start, end), as a method of plain arguments so the JIT
     /// keeps them in registers (captured variables would be reloaded from the closure inside every loop).</summary>
     private static void MaxPoolPlanes<T>(T[] xs, T[] ys, long[] idx, int start, int end, int xOffset, int yOffset, int iOffset,
@@ -180,6 +228,50 @@ internal sealed partial class CpuBackend
         ref T x0 = ref MemoryMarshal.GetArrayDataReference(xs);
         ref T y0 = ref MemoryMarshal.GetArrayDataReference(ys);
         ref long i64 = ref MemoryMarshal.GetArrayDataReference(idx);
+        if (out0 == 1 && s0[0] == 0 && e0[0] == 1 && FullWindows(s1, e1) && FullWindows(s2, e2))
+        {
+            // 2-D windows that all lie inside the input (the usual 2×2/2 or 3×3/2 pooling): one flat list of tap
+            // offsets, one short loop per output.
+            int span1 = e1[0] - s1[0], span2 = e2[0] - s2[0];
+            Span<int> taps = stackalloc int[((span1 + d1 - 1) / d1) * ((span2 + d2 - 1) / d2)];
+            int t = 0;
+            for (int k1 = 0; k1 < span1; k1 += d1)
+                for (int k2 = 0; k2 < span2; k2 += d2) taps[t++] = k1 * in2 + k2;
+            for (int plane = start; plane < end; plane++)
+            {
+                ref T px = ref Unsafe.Add(ref x0, xOffset + plane * inSize);
+                int o = plane * outSize;
+                for (int o1 = 0; o1 < out1; o1++)
+                {
+                    int rowBase = s1[o1] * in2;
+                    int o2 = 0;
+                    if (typeof(T) == typeof(float) && Avx2.IsSupported)
+                    {
+                        int vectors = MaxPoolRowFloat(ref Unsafe.As<T, float>(ref px), rowBase, s2, out2, taps,
+                            ref Unsafe.As<T, float>(ref Unsafe.Add(ref y0, yOffset + o)), ref Unsafe.Add(ref i64, iOffset + o));
+                        o2 += vectors;
+                        o += vectors;
+                    }
+                    for (; o2 < out2; o2++, o++)
+                    {
+                        int at0 = rowBase + s2[o2];
+                        T best = Unsafe.Add(ref px, at0);
+                        int bestAt = at0;
+                        for (int k = 1; k < taps.Length; k++)
+                        {
+                            int at = at0 + taps[k];
+                            T v = Unsafe.Add(ref px, at);
+                            bool take = v > best | (T.IsNaN(v) & !T.IsNaN(best));
+                            best = take ? v : best;
+                            bestAt = take ? at : bestAt;
+                        }
+                        Unsafe.Add(ref y0, yOffset + o) = best;
+                        Unsafe.Add(ref i64, iOffset + o) = bestAt;
+                    }
+                }
+            }
+            return;
+        }
         for (int plane = start; plane < end; plane++)
         {
             int xBase = xOffset + plane * inSize, o = plane * outSize;
