@@ -174,24 +174,22 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// Eight outputs of one row of full windows at a time (float, AVX2): the window's taps are gathered for eight
-    /// output positions, compared and blended, so no compare-select chain runs per output. Same rule as the scalar
-    /// loop: the first maximum in window order wins, and a NaN beats any number. Returns the outputs written: the
-    /// whole row, or none when it is shorter than eight.
+    /// One plane of full windows, eight outputs at a time (float, AVX2): the window's taps are gathered for eight
+    /// outputs, compared and blended, so no compare-select chain runs per output. Same rule as the scalar loop: the
+    /// first maximum in window order wins, and a NaN beats any number. Needs at least eight outputs; a ragged end
+    /// reruns the last eight (overlapping stores write the same values).
     /// </summary>
-    private static unsafe int MaxPoolRowFloat(ref float plane, int rowBase, int[] starts2, int out2, ReadOnlySpan<int> taps,
+    private static unsafe void MaxPoolPlaneFloat(ref float plane, ReadOnlySpan<int> origins, ReadOnlySpan<int> taps,
         ref float y, ref long indices)
     {
-        if (out2 < 8) return 0;
+        int count = origins.Length;
         fixed (float* px = &plane)
-        fixed (int* s2 = starts2)
+        fixed (int* start = origins)
         {
-            var row = Vector256.Create(rowBase);
-            for (int next = 0; next < out2; next += 8)
+            for (int next = 0; next < count; next += 8)
             {
-                // A ragged end reruns the last eight outputs (overlapping stores write the same values).
-                int o2 = Math.Min(next, out2 - 8);
-                Vector256<int> at0 = Avx.LoadVector256(s2 + o2) + row;
+                int o = Math.Min(next, count - 8);
+                Vector256<int> at0 = Avx.LoadVector256(start + o);
                 Vector256<float> best = Avx2.GatherVector256(px, at0, 4);
                 Vector256<int> bestAt = at0;
                 for (int k = 1; k < taps.Length; k++)
@@ -203,12 +201,11 @@ internal sealed partial class CpuBackend
                     best = Avx.BlendVariable(best, v, take);
                     bestAt = Avx.BlendVariable(bestAt.AsSingle(), at.AsSingle(), take).AsInt32();
                 }
-                best.StoreUnsafe(ref y, (nuint)o2);
-                Avx2.ConvertToVector256Int64(bestAt.GetLower()).StoreUnsafe(ref indices, (nuint)o2);
-                Avx2.ConvertToVector256Int64(bestAt.GetUpper()).StoreUnsafe(ref indices, (nuint)o2 + 4);
+                best.StoreUnsafe(ref y, (nuint)o);
+                Avx2.ConvertToVector256Int64(bestAt.GetLower()).StoreUnsafe(ref indices, (nuint)o);
+                Avx2.ConvertToVector256Int64(bestAt.GetUpper()).StoreUnsafe(ref indices, (nuint)o + 4);
             }
         }
-        return out2;
     }
 
     /// <summary>True when every window [starts[o], ends[o]) has the same extent, i.e. none is clipped by the input's edge.</summary>
@@ -237,37 +234,34 @@ internal sealed partial class CpuBackend
             int t = 0;
             for (int k1 = 0; k1 < span1; k1 += d1)
                 for (int k2 = 0; k2 < span2; k2 += d2) taps[t++] = k1 * in2 + k2;
+            // Where each output's window starts in its plane (the same for every plane).
+            Span<int> origins = outSize <= 4096 ? stackalloc int[outSize] : new int[outSize];
+            for (int f = 0; f < outSize; f++) origins[f] = s1[f / out2] * in2 + s2[f % out2];
             for (int plane = start; plane < end; plane++)
             {
                 ref T px = ref Unsafe.Add(ref x0, xOffset + plane * inSize);
                 int o = plane * outSize;
-                for (int o1 = 0; o1 < out1; o1++)
+                if (typeof(T) == typeof(float) && Avx2.IsSupported && outSize >= 8)
                 {
-                    int rowBase = s1[o1] * in2;
-                    int o2 = 0;
-                    if (typeof(T) == typeof(float) && Avx2.IsSupported)
+                    MaxPoolPlaneFloat(ref Unsafe.As<T, float>(ref px), origins, taps,
+                        ref Unsafe.As<T, float>(ref Unsafe.Add(ref y0, yOffset + o)), ref Unsafe.Add(ref i64, iOffset + o));
+                    continue;
+                }
+                for (int f = 0; f < outSize; f++, o++)
+                {
+                    int at0 = origins[f];
+                    T best = Unsafe.Add(ref px, at0);
+                    int bestAt = at0;
+                    for (int k = 1; k < taps.Length; k++)
                     {
-                        int vectors = MaxPoolRowFloat(ref Unsafe.As<T, float>(ref px), rowBase, s2, out2, taps,
-                            ref Unsafe.As<T, float>(ref Unsafe.Add(ref y0, yOffset + o)), ref Unsafe.Add(ref i64, iOffset + o));
-                        o2 += vectors;
-                        o += vectors;
+                        int at = at0 + taps[k];
+                        T v = Unsafe.Add(ref px, at);
+                        bool take = v > best | (T.IsNaN(v) & !T.IsNaN(best));
+                        best = take ? v : best;
+                        bestAt = take ? at : bestAt;
                     }
-                    for (; o2 < out2; o2++, o++)
-                    {
-                        int at0 = rowBase + s2[o2];
-                        T best = Unsafe.Add(ref px, at0);
-                        int bestAt = at0;
-                        for (int k = 1; k < taps.Length; k++)
-                        {
-                            int at = at0 + taps[k];
-                            T v = Unsafe.Add(ref px, at);
-                            bool take = v > best | (T.IsNaN(v) & !T.IsNaN(best));
-                            best = take ? v : best;
-                            bestAt = take ? at : bestAt;
-                        }
-                        Unsafe.Add(ref y0, yOffset + o) = best;
-                        Unsafe.Add(ref i64, iOffset + o) = bestAt;
-                    }
+                    Unsafe.Add(ref y0, yOffset + o) = best;
+                    Unsafe.Add(ref i64, iOffset + o) = bestAt;
                 }
             }
             return;
