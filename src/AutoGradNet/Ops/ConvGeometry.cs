@@ -29,6 +29,20 @@ internal sealed class ConvGeometry
     public int[] PadBefore { get; }
     public int[] Output { get; }
 
+    /// <summary>Every size of the geometry as one value: equal keys mean equal geometries (for kernel caches).</summary>
+    public GeometryKey Key
+    {
+        get
+        {
+            var key = new GeometryKey();
+            Span<int> sizes = key.Sizes;
+            int at = 0;
+            foreach (var part in (ReadOnlySpan<int[]>)[Input, Kernel, Stride, Dilation, PadBefore, Output])
+                foreach (int v in part) sizes[at++] = v;
+            return key;
+        }
+    }
+
     public int InputSize => Input[0] * Input[1] * Input[2];
     public int KernelSize => Kernel[0] * Kernel[1] * Kernel[2];
     public int OutputSize => Output[0] * Output[1] * Output[2];
@@ -46,5 +60,31 @@ internal sealed class ConvGeometry
         int span = input + padTotal - dilation * (kernel - 1) - 1;
         if (span < 0) return 0;
         return (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+    }
+}
+
+/// <summary>The 18 sizes of a <see cref="ConvGeometry"/> (six 3-vectors), compared by value without allocating.</summary>
+internal struct GeometryKey : IEquatable<GeometryKey>
+{
+    private Sizes18 _sizes;
+
+    [System.Diagnostics.CodeAnalysis.UnscopedRef] public Span<int> Sizes => _sizes;
+
+    public readonly bool Equals(GeometryKey other) =>
+        ((ReadOnlySpan<int>)_sizes).SequenceEqual(other._sizes);
+
+    public override readonly bool Equals(object? obj) => obj is GeometryKey other && Equals(other);
+
+    public override readonly int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (int v in (ReadOnlySpan<int>)_sizes) hash.Add(v);
+        return hash.ToHashCode();
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(18)]
+    private struct Sizes18
+    {
+        private int _first;
     }
 }

@@ -85,12 +85,12 @@ internal sealed partial class CpuBackend
         int n = x.ShapeArray[0], cin = x.ShapeArray[1], cout = y.ShapeArray[1];
         int cinG = cin / groups, coutG = cout / groups, ckg = cinG * g.KernelSize, l = g.OutputSize;
         using var padded = PaddedInput<T>(x, g, out T[] xp, out int xpOffset, out int plane);
-        var (rows, cols) = Offsets(g, cinG, plane);
+        var (rows, cols) = CachedOffsets(g, cinG, plane);
         T[] ws = Data<T>(w), ys = Data<T>(y);
         if (BatchInColumns(n, cin, plane, l))
         {
             // Y' [Cout, N·L] = W · [B₀ B₁ …], then Y' is transposed into y [N, Cout, L].
-            var all = SampleColumns(cols, n, cin * plane);
+            var all = CachedSampleColumns(cols, n, cin * plane);
             using var yt = Tensor.Alloc([cout, n * l], y.DType, y.Device);
             T[] yts = Data<T>(yt);
             for (int grp = 0; grp < groups; grp++)
@@ -114,12 +114,12 @@ internal sealed partial class CpuBackend
         int n = x.ShapeArray[0], cin = x.ShapeArray[1], cout = gy.ShapeArray[1];
         int cinG = cin / groups, coutG = cout / groups, ckg = cinG * g.KernelSize, l = g.OutputSize;
         using var padded = PaddedInput<T>(x, g, out T[] xp, out int xpOffset, out int plane);
-        var (rows, cols) = Offsets(g, cinG, plane);
+        var (rows, cols) = CachedOffsets(g, cinG, plane);
         T[] gys = Data<T>(gy), gws = Data<T>(gw);
         if (BatchInColumns(n, cin, plane, l))
         {
             // gw = GY' · [B₀ B₁ …]ᵀ with GY' [Cout, N·L] the transposed gy: the batch sum is the GEMM's k loop.
-            var all = SampleColumns(cols, n, cin * plane);
+            var all = CachedSampleColumns(cols, n, cin * plane);
             using var gyt = Tensor.Alloc([cout, n * l], gy.DType, gy.Device);
             T[] gyts = Data<T>(gyt);
             SwapLeadingAxes(gys, gy.Offset, gyts, gyt.Offset, n, cout, l);
@@ -150,6 +150,41 @@ internal sealed partial class CpuBackend
     /// output + d·(k − 1), with the input placed at padBefore.
     /// </summary>
     private static int Padded(ConvGeometry g, int i) => g.Output[i] + g.Dilation[i] * (g.Kernel[i] - 1);
+
+    /// <summary>
+    /// The offset tables of the geometries seen lately on this thread: a training step runs the same few convolutions
+    /// every time, so steady-state steps build (and allocate) no tables. Bounded: cleared when it grows past 64.
+    /// </summary>
+    [ThreadStatic] private static Dictionary<(GeometryKey Key, int CinG, int Plane), (int[] Rows, int[] Cols)>? t_offsets;
+    [ThreadStatic] private static Dictionary<(int[] Cols, int N, int Stride), int[]>? t_sampleColumns;
+
+    private static (int[] Rows, int[] Cols) CachedOffsets(ConvGeometry g, int cinG, int plane)
+    {
+        var cache = t_offsets ??= new();
+        var key = (g.Key, cinG, plane);
+        if (cache.TryGetValue(key, out var tables)) return tables;
+        if (cache.Count >= 64) cache.Clear();
+        return cache[key] = Offsets(g, cinG, plane);
+    }
+
+    private static int[] CachedSampleColumns(int[] cols, int n, int stride)
+    {
+        var cache = t_sampleColumns ??= new(new SampleColumnsKeyComparer());
+        var key = (cols, n, stride);
+        if (cache.TryGetValue(key, out var all)) return all;
+        if (cache.Count >= 64) cache.Clear();
+        return cache[key] = SampleColumns(cols, n, stride);
+    }
+
+    /// <summary>Keys on the identity of the (cached, immutable) column table plus the batch and sample stride.</summary>
+    private sealed class SampleColumnsKeyComparer : IEqualityComparer<(int[] Cols, int N, int Stride)>
+    {
+        public bool Equals((int[] Cols, int N, int Stride) a, (int[] Cols, int N, int Stride) b) =>
+            ReferenceEquals(a.Cols, b.Cols) && a.N == b.N && a.Stride == b.Stride;
+
+        public int GetHashCode((int[] Cols, int N, int Stride) k) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(k.Cols), k.N, k.Stride);
+    }
 
     /// <summary>
     /// Row offsets (channel ci of the group, kernel tap k) and column offsets (output position) into padded planes
