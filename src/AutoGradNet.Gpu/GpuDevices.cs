@@ -166,9 +166,9 @@ public static class GpuDevices
 /// <summary>The GEMM implementation behind matrix products and convolutions on a GPU device.</summary>
 public enum GpuMatMul
 {
-    /// <summary>The backend's own shared-memory tiled kernel (every device; the reference).</summary>
+    /// <summary>The backend's own shared-memory tiled kernel (every device; the reference); convolutions run as implicit GEMMs in the same tiling.</summary>
     Tiled,
-    /// <summary>NVIDIA cuBLAS through ILGPU.Algorithms (CUDA devices; the tiled kernel elsewhere).</summary>
+    /// <summary>NVIDIA cuBLAS through ILGPU.Algorithms (CUDA devices; the tiled kernel elsewhere); convolutions then run as im2col + cuBLAS.</summary>
     CuBlas,
 }
 

@@ -83,6 +83,40 @@ public class CudaTests
     }
 
     [CudaFact]
+    public void ImplicitGemmConvolutionsMatchTheCpuAtRealSizes()
+    {
+        var backend = (GpuBackend)Cuda.Backend;
+        // A 7×7 stride-2 stem (few output channels, a long depth: the weight gradient splits it), a depthwise
+        // dilated 3×3, a grouped 3×3 stride 2, a 1×1 stride 2 and a "same" even kernel.
+        var cases = new (int[] X, int[] W, int Stride, Padding Padding, int Dilation, int Groups)[]
+        {
+            ([16, 3, 64, 64], [8, 3, 7, 7], 2, 3, 1, 1),
+            ([4, 32, 28, 28], [32, 1, 3, 3], 1, 2, 2, 32),
+            ([4, 32, 27, 27], [64, 8, 3, 3], 2, 1, 1, 4),
+            ([8, 64, 14, 14], [128, 64, 1, 1], 2, 0, 1, 1),
+            ([2, 16, 17, 15], [24, 16, 4, 2], 1, Padding.Same, 1, 1),
+        };
+        Assert.True(backend.WeightSplits(new ConvGeometry([64, 64], [7, 7], [2, 2], [1, 1], [3, 3], [32, 32]), 16, 3, 8, 1) > 1);
+        foreach (var (xs, ws, stride, padding, dilation, groups) in cases)
+        {
+            var x = Tensor.Randn(xs, DType.Float32, new Generator(8));
+            var w = Tensor.Randn(ws, DType.Float32, new Generator(9)).Mul(0.1);
+            var xc = x.Detach().RequiresGrad_();
+            var wc = w.Detach().RequiresGrad_();
+            var yc = F.Conv2d(xc, wc, null, stride, padding, dilation, groups);
+            yc.Square().Sum().Backward();
+            var xg = x.To(Cuda).RequiresGrad_();
+            var wg = w.To(Cuda).RequiresGrad_();
+            var yg = F.Conv2d(xg, wg, null, stride, padding, dilation, groups);
+            yg.Square().Sum().Backward();
+            string what = $"conv2d {string.Join("x", xs)} * {string.Join("x", ws)}, stride {stride}, groups {groups}";
+            AssertClose(yc, yg, 1e-4, $"{what}: forward");
+            AssertClose(xc.Grad!, xg.Grad!, 1e-4, $"{what}: input gradient");
+            AssertClose(wc.Grad!, wg.Grad!, 1e-4, $"{what}: weight gradient");
+        }
+    }
+
+    [CudaFact]
     public void ReductionsAndRandomMatchTheCpu()
     {
         var x = Tensor.Randn([7, 100_003], DType.Float64, new Generator(5));

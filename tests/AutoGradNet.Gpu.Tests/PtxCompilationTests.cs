@@ -22,6 +22,9 @@ public class PtxCompilationTests(ITestOutputHelper output)
         var kernels = KernelCatalog.All().ToList();
         Assert.Contains(kernels, k => k.Name.StartsWith("Map<Single, ExpOperator", StringComparison.Ordinal));
         Assert.Contains(kernels, k => k.Name.StartsWith("Gemm<Double", StringComparison.Ordinal));
+        foreach (var conv in new[] { "Forward", "Input", "Weight", "SumSplits" })
+            foreach (var type in new[] { "Single", "Double" })
+                Assert.Contains(kernels, k => k.Name == $"{conv}<{type}>");
         var failures = new List<string>();
         var watch = Stopwatch.StartNew();
         Context? context = null;

@@ -67,6 +67,10 @@ internal static class KernelCatalog
             yield return Make(typeof(WindowKernels), nameof(WindowKernels.Unfold), false, t);
             yield return Make(typeof(WindowKernels), nameof(WindowKernels.Fold), false, t);
             yield return Make(typeof(WindowKernels), nameof(WindowKernels.MaxPool), false, t);
+            yield return Make(typeof(ConvKernels), nameof(ConvKernels.Forward), true, t);
+            yield return Make(typeof(ConvKernels), nameof(ConvKernels.Input), true, t);
+            yield return Make(typeof(ConvKernels), nameof(ConvKernels.Weight), true, t);
+            yield return Make(typeof(ConvKernels), nameof(ConvKernels.SumSplits), false, t);
         }
         foreach (var t in Numbers)
         {
