@@ -67,6 +67,8 @@ public static class Reports
         testAccuracy.LinePattern = ScottPlot.LinePattern.Dashed;
         plot.Title("AutoGradNet on Fashion-MNIST");
         plot.XLabel("epoch");
+        // Whole epochs on the x axis (at most about 15 labels), not the default half-epoch ticks.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(Math.Max(1, (int)Math.Ceiling(history.Count / 15.0)));
         plot.YLabel("cross-entropy loss");
         plot.Axes.Right.Label.Text = "accuracy (%)";
         plot.ShowLegend(ScottPlot.Alignment.UpperCenter);

@@ -18,8 +18,9 @@ public class ConvolutionTests
         { [2, 4, 8, 8], [4, 1, 3, 3], [2, 2], [1, 1], [1, 1], 4, true },   // depthwise
         { [1, 2, 5, 11], [3, 2, 1, 5], [1, 3], [0, 2], [1, 1], 1, true },  // non-square kernel and input
         { [1, 3, 10, 10], [2, 3, 4, 4], [3, 2], [2, 1], [2, 1], 1, true },
-        { [2, 3, 12, 11], [5, 3, 3, 3], [1, 1], [1, 1], [1, 1], 1, true },  // ≥ 64 positions: one GEMM per sample
-        { [3, 4, 5, 6], [6, 2, 3, 3], [1, 1], [2, 1], [2, 1], 2, false },  // few positions: the batch in the columns
+        // Unit stride with ≥ 8 channels per group and ≥ 64 taps: the CPU's implicit-GEMM path.
+        { [2, 8, 12, 11], [8, 8, 3, 3], [1, 1], [1, 1], [1, 1], 1, true },      // ≥ 64 positions: one GEMM per sample
+        { [3, 16, 5, 6], [16, 8, 3, 3], [1, 1], [2, 1], [2, 1], 2, false },   // few positions: the batch in the columns
     };
 
     [Theory]
@@ -126,17 +127,18 @@ public class ConvolutionTests
     /// output, input gradient, and its share of the accumulated weight gradient.
     /// </summary>
     [Theory]
-    [InlineData(100)]   // per-sample products, im2col chunks of the batch
-    [InlineData(7)]     // 49 positions: the batch goes into the GEMM's columns
-    public void ConvolutionChunksTheBatchConsistently(int side)
+    [InlineData(100, 2)]    // one output channel per group: im2col over chunks of the batch
+    [InlineData(100, 16)]   // implicit GEMM, one product per sample
+    [InlineData(7, 16)]     // implicit GEMM, 49 positions: the batch goes into the GEMM's columns
+    public void ConvolutionChunksTheBatchConsistently(int side, int cout)
     {
         using var scope = Tensor.NewDisposeScope();
         var x = Rand([3, 16, side, side], 23, grad: true);
-        var w = Rand([2, 8, 3, 3], 24, grad: true);
-        var upstream = Rand([3, 2, side, side], 25);
+        var w = Rand([cout, 8, 3, 3], 24, grad: true);
+        var upstream = Rand([3, cout, side, side], 25);
         var y = F.Conv2d(x, w, null, 1, 1, groups: 2);
         var (gx, gw) = Autograd.Grad([y], [x, w], [upstream]) switch { var g => (g[0]!, g[1]!) };
-        var gwSum = Tensor.Zeros([2, 8, 3, 3], DType.Float64);
+        var gwSum = Tensor.Zeros([cout, 8, 3, 3], DType.Float64);
         for (int n = 0; n < 3; n++)
         {
             var xn = x.Narrow(0, n, 1).Detach().RequiresGrad_();
