@@ -87,62 +87,86 @@ internal sealed partial class CpuBackend
         return all;
     }
 
+    /// <summary>
+    /// What the implicit forward and weight-gradient products share: the sizes, the padded input and its offset
+    /// tables (per sample, or all samples side by side when the batch goes into the columns).
+    /// </summary>
+    private readonly struct ImplicitOperand<T> : IDisposable where T : unmanaged, INumber<T>
+    {
+        public readonly int N, Cin, Cout, CinG, CoutG, Ckg, L, Plane;
+        public readonly T[] Data;
+        public readonly int Offset;
+        public readonly int[] Rows, Cols;
+        /// <summary>True when the batch goes into the GEMM's columns (then <see cref="Cols"/> spans all samples).</summary>
+        public readonly bool Batched;
+        private readonly Tensor? _padded;
+
+        public ImplicitOperand(Tensor x, int cout, ConvGeometry g, int groups)
+        {
+            N = x.ShapeArray[0];
+            Cin = x.ShapeArray[1];
+            Cout = cout;
+            CinG = Cin / groups;
+            CoutG = cout / groups;
+            Ckg = CinG * g.KernelSize;
+            L = g.OutputSize;
+            _padded = PaddedInput(x, g, out Data, out Offset, out Plane);
+            (Rows, Cols) = CachedOffsets(g, CinG, Plane);
+            Batched = BatchInColumns(N, Cin, Plane, L);
+            if (Batched) Cols = CachedSampleColumns(Cols, N, Cin * Plane);
+        }
+
+        /// <summary>Where group <paramref name="grp"/>'s channels start in the padded input.</summary>
+        public long GroupOffset(int grp) => Offset + (long)grp * CinG * Plane;
+
+        /// <summary>The distance between samples in the padded input (0 when they are columns of one product).</summary>
+        public long SampleStride => Batched ? 0 : (long)Cin * Plane;
+
+        public void Dispose() => _padded?.Dispose();
+    }
+
     /// <summary>y[n, grp] = W[grp] · B[n, grp] with B the indexed column view of the padded x.</summary>
     private static void ConvolutionT<T>(Tensor x, Tensor w, Tensor y, ConvGeometry g, int groups) where T : unmanaged, INumber<T>
     {
-        int n = x.ShapeArray[0], cin = x.ShapeArray[1], cout = y.ShapeArray[1];
-        int cinG = cin / groups, coutG = cout / groups, ckg = cinG * g.KernelSize, l = g.OutputSize;
-        using var padded = PaddedInput<T>(x, g, out T[] xp, out int xpOffset, out int plane);
-        var (rows, cols) = CachedOffsets(g, cinG, plane);
+        using var b = new ImplicitOperand<T>(x, y.ShapeArray[1], g, groups);
         T[] ws = Data<T>(w), ys = Data<T>(y);
-        if (BatchInColumns(n, cin, plane, l))
+        if (b.Batched)
         {
             // Y' [Cout, N·L] = W · [B₀ B₁ …], then Y' is transposed into y [N, Cout, L].
-            var all = CachedSampleColumns(cols, n, cin * plane);
-            using var yt = Tensor.Alloc([cout, n * l], y.DType, y.Device);
+            using var yt = Tensor.Alloc([b.Cout, b.N * b.L], y.DType, y.Device);
             T[] yts = Data<T>(yt);
             for (int grp = 0; grp < groups; grp++)
-                Gemm.Run(false, false, 1, coutG, n * l, ckg,
-                    ws, w.Offset + (long)grp * coutG * ckg, ckg, 0,
-                    xp, xpOffset + (long)grp * cinG * plane, 0, 0,
-                    yts, yt.Offset + (long)grp * coutG * n * l, n * l, 0, false, rows, all);
-            SwapLeadingAxes(yts, yt.Offset, ys, y.Offset, cout, n, l);
+                Gemm.Run(false, false, 1, b.CoutG, b.N * b.L, b.Ckg,
+                    ws, w.Offset + (long)grp * b.CoutG * b.Ckg, b.Ckg, 0,
+                    b.Data, b.GroupOffset(grp), 0, 0,
+                    yts, yt.Offset + (long)grp * b.CoutG * b.N * b.L, b.N * b.L, 0, false, b.Rows, b.Cols);
+            SwapLeadingAxes(yts, yt.Offset, ys, y.Offset, b.Cout, b.N, b.L);
             return;
         }
         for (int grp = 0; grp < groups; grp++)
-            Gemm.Run(false, false, n, coutG, l, ckg,
-                ws, w.Offset + (long)grp * coutG * ckg, ckg, 0,
-                xp, xpOffset + (long)grp * cinG * plane, 0, (long)cin * plane,
-                ys, y.Offset + (long)grp * coutG * l, l, (long)cout * l, false, rows, cols);
+            Gemm.Run(false, false, b.N, b.CoutG, b.L, b.Ckg,
+                ws, w.Offset + (long)grp * b.CoutG * b.Ckg, b.Ckg, 0,
+                b.Data, b.GroupOffset(grp), 0, b.SampleStride,
+                ys, y.Offset + (long)grp * b.CoutG * b.L, b.L, (long)b.Cout * b.L, false, b.Rows, b.Cols);
     }
 
-    /// <summary>gw[grp] += Σₙ gy[n, grp] · B[n, grp]ᵀ, the batch summed inside one GEMM (C shared by the batch).</summary>
+    /// <summary>gw[grp] += Σₙ gy[n, grp] · B[n, grp]ᵀ, the batch summed inside one GEMM (C shared by the batch, or the
+    /// batch in the k loop when it goes into the columns).</summary>
     private static void ConvolutionWeightT<T>(Tensor x, Tensor gy, Tensor gw, ConvGeometry g, int groups) where T : unmanaged, INumber<T>
     {
-        int n = x.ShapeArray[0], cin = x.ShapeArray[1], cout = gy.ShapeArray[1];
-        int cinG = cin / groups, coutG = cout / groups, ckg = cinG * g.KernelSize, l = g.OutputSize;
-        using var padded = PaddedInput<T>(x, g, out T[] xp, out int xpOffset, out int plane);
-        var (rows, cols) = CachedOffsets(g, cinG, plane);
+        using var b = new ImplicitOperand<T>(x, gy.ShapeArray[1], g, groups);
         T[] gys = Data<T>(gy), gws = Data<T>(gw);
-        if (BatchInColumns(n, cin, plane, l))
-        {
-            // gw = GY' · [B₀ B₁ …]ᵀ with GY' [Cout, N·L] the transposed gy: the batch sum is the GEMM's k loop.
-            var all = CachedSampleColumns(cols, n, cin * plane);
-            using var gyt = Tensor.Alloc([cout, n * l], gy.DType, gy.Device);
-            T[] gyts = Data<T>(gyt);
-            SwapLeadingAxes(gys, gy.Offset, gyts, gyt.Offset, n, cout, l);
-            for (int grp = 0; grp < groups; grp++)
-                Gemm.Run(false, true, 1, coutG, ckg, n * l,
-                    gyts, gyt.Offset + (long)grp * coutG * n * l, n * l, 0,
-                    xp, xpOffset + (long)grp * cinG * plane, 0, 0,
-                    gws, gw.Offset + (long)grp * coutG * ckg, ckg, 0, true, rows, all);
-            return;
-        }
+        using var gyt = b.Batched ? Tensor.Alloc([b.Cout, b.N * b.L], gy.DType, gy.Device) : null;
+        // Batched: GY' [Cout, N·L] is gy with its two leading axes swapped, and the batch sum is the GEMM's k loop.
+        T[] a = gyt is null ? gys : Data<T>(gyt);
+        if (gyt is not null) SwapLeadingAxes(gys, gy.Offset, a, gyt.Offset, b.N, b.Cout, b.L);
+        int batch = b.Batched ? 1 : b.N, depth = b.Batched ? b.N * b.L : b.L;
+        long aOffset = gyt?.Offset ?? gy.Offset, aStride = b.Batched ? 0 : (long)b.Cout * b.L;
         for (int grp = 0; grp < groups; grp++)
-            Gemm.Run(false, true, n, coutG, ckg, l,
-                gys, gy.Offset + (long)grp * coutG * l, l, (long)cout * l,
-                xp, xpOffset + (long)grp * cinG * plane, 0, (long)cin * plane,
-                gws, gw.Offset + (long)grp * coutG * ckg, ckg, 0, true, rows, cols);
+            Gemm.Run(false, true, batch, b.CoutG, b.Ckg, depth,
+                a, aOffset + (long)grp * b.CoutG * depth, depth, aStride,
+                b.Data, b.GroupOffset(grp), 0, b.SampleStride,
+                gws, gw.Offset + (long)grp * b.CoutG * b.Ckg, b.Ckg, 0, true, b.Rows, b.Cols);
     }
 
     /// <summary>dst [b, a, inner] = src [a, b, inner], both contiguous.</summary>
