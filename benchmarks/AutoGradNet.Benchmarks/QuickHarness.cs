@@ -168,7 +168,9 @@ internal static class ConvParts
     public static void Gemm(int reps)
     {
         var g = new Generator(5);
-        foreach (int n in new[] { 256, 1024, 2048 })
+        // SIZES=1000,1024 (comma-separated) replaces the default sizes.
+        int[] sizes = Environment.GetEnvironmentVariable("SIZES")?.Split(',').Select(int.Parse).ToArray() ?? [256, 1024, 2048];
+        foreach (int n in sizes)
         {
             var a = Tensor.Randn([n, n], generator: g);
             var b = Tensor.Randn([n, n], generator: g);
@@ -192,24 +194,30 @@ internal static class ConvParts
     public static void Run(int reps)
     {
         var g = new Generator(5);
-        foreach (var (n, c, h, co) in Environment.GetEnvironmentVariable("SHAPE") == "512" ? new[] { (32, 512, 4, 512) } : new[] { (32, 64, 32, 64), (32, 128, 16, 128), (32, 256, 8, 256), (32, 512, 4, 512) })
+        // SHAPE="n,c,h,co[,kernel,pad]" (e.g. LeNet's conv2: 64,20,14,50,5,2) replaces the four wide 3×3 layers.
+        var shapes = Environment.GetEnvironmentVariable("SHAPE") is { } spec
+            ? [spec.Split(',').Select(int.Parse).Concat([3, 1]).ToArray()]
+            : new[] { new[] { 32, 64, 32, 64, 3, 1 }, [32, 128, 16, 128, 3, 1], [32, 256, 8, 256, 3, 1], [32, 512, 4, 512, 3, 1] };
+        foreach (var shape in shapes)
         {
+            int n = shape[0], c = shape[1], h = shape[2], co = shape[3], kk = shape[4], pad = shape[5];
             var x = Tensor.Randn([n, c, h, h], generator: g);
-            var w = Tensor.Randn([co, c, 3, 3], generator: g);
-            var geo = new ConvGeometry([h, h], [3, 3], [1, 1], [1, 1], [1, 1], [h, h]);
+            var w = Tensor.Randn([co, c, kk, kk], generator: g);
+            var geo = new ConvGeometry([h, h], [kk, kk], [1, 1], [pad, pad], [1, 1], [h, h]);
             var be = x.Device.Backend;
-            int l = h * h, k = 9;
+            int l = h * h, k = kk * kk;
             var cols = Tensor.Alloc([n, c * k, l], x.DType, x.Device);
             var y = Tensor.Alloc([n, co, l], x.DType, x.Device);
             double flop = 2.0 * n * co * c * k * l;
             string tag = $"{n}x{c}x{h}x{h}->{co}";
             var xr = x.Clone().RequiresGrad_();
             var wr = (w * 0.05).RequiresGrad_();
-            Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, 1, 1); });
-            Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, 1, 1).Sum().Backward(); });
+            Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, 1, pad); });
+            Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, 1, pad).Sum().Backward(); });
             var y4 = Tensor.Alloc([n, co, h, h], x.DType, x.Device);
+            Console.WriteLine($"  ({flop / 1e6:F0} MFLOP per product)");
             Time($"implicit fwd kernel {tag}", reps, () => be.TryConvolution(x, w, y4, geo, 1));
-            var gw = Tensor.Alloc([co, c * 9], x.DType, x.Device, zero: true);
+            var gw = Tensor.Alloc([co, c * k], x.DType, x.Device, zero: true);
             Time($"implicit wgrad kernel {tag}", reps, () => be.TryConvolutionWeight(x, y4, gw, geo, 1));
             var gx = Tensor.Alloc([n, c, h, h], x.DType, x.Device);
             Time($"implicit igrad kernel {tag}", reps, () => be.TryConvolutionInput(y4, w, gx, geo, 1));

@@ -34,7 +34,7 @@ internal static unsafe class Gemm
     /// building them: with <paramref name="bRows"/> and <paramref name="bCols"/> given (and <paramref name="ldb"/>
     /// ignored), the stored matrix S has element (r, q) at <c>b[bOffset + item*strideB + bRows[r] + bCols[q]]</c>, and
     /// op(B) is S (k×n) or, with <paramref name="transB"/>, Sᵀ (S is n×k). <paramref name="bCols"/> must be strictly
-    /// increasing; runs of consecutive offsets in it are read with vector loads, anything else element by element.
+    /// increasing; runs of consecutive offsets in it are read with vector loads (two runs blended, else gathered).
     /// </para>
     /// </remarks>
     public static void Run<T>(bool transA, bool transB, int batch, int m, int n, int k,
@@ -489,11 +489,14 @@ internal static unsafe class Gemm
             }
         }
 
-        /// <summary><see cref="PackBNormal"/> for an indexed B: each W-wide piece of a packed row is one vector
-        /// load where its column offsets are consecutive (inside an output row of a convolution), else a gather.</summary>
+        /// <summary><see cref="PackBNormal"/> for an indexed B: each W-wide piece of a packed row is read as its
+        /// <see cref="ColumnGroup"/> says (one vector load inside an output row of a convolution, two loads and a
+        /// blend across one row boundary, a gather otherwise); the groups are worked out once per slab.</summary>
         private static void PackBNormalIndexed(Source s, int kc, int nc, T* dst)
         {
             int full = nc / NR * NR;
+            ColumnGroup* groups = stackalloc ColumnGroup[full / W];
+            for (int g = 0; g < full / W; g++) groups[g] = new ColumnGroup(s.Cols + g * W);
             for (int p = 0; p < kc; p++)
             {
                 T* row = s.Ptr + s.Rows[p];
@@ -502,11 +505,7 @@ internal static unsafe class Gemm
                 {
                     T* d = dst + jr * kc + p * NR;
                     for (int v = 0; v < NR; v += W)
-                    {
-                        int* q = s.Cols + jr + v;
-                        if (q[W - 1] - q[0] == W - 1) Vector256.Store(Vector256.Load(row + q[0]), d + v);
-                        else for (int e = 0; e < W; e++) d[v + e] = row[q[e]];
-                    }
+                        Vector256.Store(groups[(jr + v) / W].Load(row), d + v);
                 }
                 if (jr < nc)
                 {
@@ -516,6 +515,46 @@ internal static unsafe class Gemm
                     for (; j < NR; j++) d[j] = T.Zero;
                 }
             }
+        }
+
+        /// <summary>
+        /// How to read W elements <c>row[q[0]], …, row[q[W-1]]</c> of an indexed matrix (q strictly increasing) as
+        /// one vector. The common shapes of convolution offsets get cheap reads: one run of consecutive offsets is
+        /// a plain load; two runs (a group that crosses from one output row into the next) are two overlapping
+        /// loads blended at the split, both inside [q[0], q[W-1]] so nothing outside the matrix is touched; anything
+        /// else is a hardware gather.
+        /// </summary>
+        private readonly struct ColumnGroup : IVectorLoad
+        {
+            private readonly int* _offsets;
+            private readonly int _first, _second, _split;
+
+            public ColumnGroup(int* q)
+            {
+                _offsets = q;
+                _first = q[0];
+                int split = 1;
+                while (split < W && q[split] - _first == split) split++;
+                _second = split < W ? q[split] - split : _first;
+                // Lanes from the split on must form one run as well, else the group is gathered (split 0).
+                _split = split == W || q[W - 1] - _second == W - 1 ? split : 0;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector256<T> Load(T* row)
+            {
+                if (_split == W) return Vector256.Load(row + _first);
+                if (_split > 0)
+                    return Vector256.ConditionalSelect(LanesFrom(_split), Vector256.Load(row + _second), Vector256.Load(row + _first));
+                if (typeof(T) == typeof(float))
+                    return Avx2.GatherVector256((float*)row, Vector256.Load(_offsets), 4).As<float, T>();
+                return Avx2.GatherVector256((double*)row, Vector128.Load(_offsets), 8).As<double, T>();
+            }
+
+            /// <summary>All-ones in lanes <paramref name="split"/>..W-1.</summary>
+            private static Vector256<T> LanesFrom(int split) => typeof(T) == typeof(float)
+                ? Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(split)).As<int, T>()
+                : Vector256.GreaterThanOrEqual(Vector256<long>.Indices, Vector256.Create((long)split)).As<long, T>();
         }
 
         /// <summary>Packs op(B) for B stored transposed (B(p,j) = b[j*ldb + p]) into the layout of
@@ -551,10 +590,14 @@ internal static unsafe class Gemm
             }
         }
 
-        /// <summary><see cref="PackBTransposed"/> for an indexed B (S = the n×k stored matrix): W×W blocks whose k
-        /// offsets are consecutive are transposed in registers from W row pointers; other blocks are gathered.</summary>
+        /// <summary><see cref="PackBTransposed"/> for an indexed B (S = the n×k stored matrix): W×W blocks are
+        /// transposed in registers from W row pointers, each row read as the block's <see cref="ColumnGroup"/>
+        /// of k offsets says.</summary>
         private static void PackBTransposedIndexed(Source s, int kc, int nc, T* dst)
         {
+            int blocks = kc / W;
+            ColumnGroup* groups = stackalloc ColumnGroup[blocks];
+            for (int g = 0; g < blocks; g++) groups[g] = new ColumnGroup(s.Cols + g * W);
             for (int jr = 0; jr < nc; jr += NR, dst += NR * kc)
             {
                 int nr = Math.Min(NR, nc - jr);
@@ -562,18 +605,8 @@ internal static unsafe class Gemm
                 if (nr == NR)
                 {
                     for (; p + W <= kc; p += W)
-                    {
-                        int* q = s.Cols + p;
-                        bool run = q[W - 1] - q[0] == W - 1;
                         for (int v = 0; v < NR; v += W)
-                        {
-                            if (run) TransposeRows(s.Ptr + q[0], new TableRows(s.Rows + jr + v), dst + p * NR + v, NR);
-                            else
-                                for (int e = 0; e < W; e++)
-                                    for (int i = 0; i < W; i++)
-                                        dst[(p + e) * NR + v + i] = s[jr + v + i, p + e];
-                        }
-                    }
+                            TransposeRows(s.Ptr, new TableRows(s.Rows + jr + v), groups[p / W], dst + p * NR + v, NR);
                 }
                 for (; p < kc; p++)
                 {
@@ -588,7 +621,7 @@ internal static unsafe class Gemm
         /// <summary>Writes the transpose of the W×W block at <paramref name="src"/> (row stride
         /// <paramref name="lds"/>) to <paramref name="dst"/> (row stride <paramref name="ldd"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void TransposeBlock(T* src, nint lds, T* dst, nint ldd) => TransposeRows(src, new StridedRows(lds), dst, ldd);
+        private static void TransposeBlock(T* src, nint lds, T* dst, nint ldd) => TransposeRows(src, new StridedRows(lds), default(Contiguous), dst, ldd);
 
         /// <summary>Where row i of a block starts, relative to its first element (a stride, or a table of offsets);
         /// a struct type parameter, so each kind compiles to its own straight-line code.</summary>
@@ -607,19 +640,32 @@ internal static unsafe class Gemm
             public nint this[int i] => offsets[i];
         }
 
-        /// <summary>Writes the transpose of the W×W block whose row i starts at <c>src + rows[i]</c> to
-        /// <paramref name="dst"/> (row stride <paramref name="ldd"/>).</summary>
+        /// <summary>Reads W elements starting at a row pointer: contiguously, or as a <see cref="ColumnGroup"/>.</summary>
+        private interface IVectorLoad
+        {
+            Vector256<T> Load(T* row);
+        }
+
+        private readonly struct Contiguous : IVectorLoad
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Vector256<T> Load(T* row) => Vector256.Load(row);
+        }
+
+        /// <summary>Writes the transpose of the W×W block whose row i is read by <paramref name="load"/> from
+        /// <c>src + rows[i]</c> to <paramref name="dst"/> (row stride <paramref name="ldd"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void TransposeRows<TRows>(T* src, TRows rows, T* dst, nint ldd) where TRows : struct, IRowOffsets
+        private static void TransposeRows<TRows, TLoad>(T* src, TRows rows, TLoad load, T* dst, nint ldd)
+            where TRows : struct, IRowOffsets where TLoad : struct, IVectorLoad
         {
             if (typeof(T) == typeof(float))
             {
-                float* s = (float*)src, d = (float*)dst;
+                float* d = (float*)dst;
                 // Classic 8×8 transpose: interleave pairs of rows, then 64-bit pairs, then swap 128-bit lanes.
-                Vector256<float> r0 = Avx.LoadVector256(s + rows[0]), r1 = Avx.LoadVector256(s + rows[1]);
-                Vector256<float> r2 = Avx.LoadVector256(s + rows[2]), r3 = Avx.LoadVector256(s + rows[3]);
-                Vector256<float> r4 = Avx.LoadVector256(s + rows[4]), r5 = Avx.LoadVector256(s + rows[5]);
-                Vector256<float> r6 = Avx.LoadVector256(s + rows[6]), r7 = Avx.LoadVector256(s + rows[7]);
+                Vector256<float> r0 = load.Load(src + rows[0]).AsSingle(), r1 = load.Load(src + rows[1]).AsSingle();
+                Vector256<float> r2 = load.Load(src + rows[2]).AsSingle(), r3 = load.Load(src + rows[3]).AsSingle();
+                Vector256<float> r4 = load.Load(src + rows[4]).AsSingle(), r5 = load.Load(src + rows[5]).AsSingle();
+                Vector256<float> r6 = load.Load(src + rows[6]).AsSingle(), r7 = load.Load(src + rows[7]).AsSingle();
                 Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
                 Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
                 Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
@@ -639,9 +685,9 @@ internal static unsafe class Gemm
             }
             else
             {
-                double* s = (double*)src, d = (double*)dst;
-                Vector256<double> r0 = Avx.LoadVector256(s + rows[0]), r1 = Avx.LoadVector256(s + rows[1]);
-                Vector256<double> r2 = Avx.LoadVector256(s + rows[2]), r3 = Avx.LoadVector256(s + rows[3]);
+                double* d = (double*)dst;
+                Vector256<double> r0 = load.Load(src + rows[0]).AsDouble(), r1 = load.Load(src + rows[1]).AsDouble();
+                Vector256<double> r2 = load.Load(src + rows[2]).AsDouble(), r3 = load.Load(src + rows[3]).AsDouble();
                 Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
                 Vector256<double> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
                 Avx.Store(d, Avx.Permute2x128(t0, t2, 0x20));
@@ -673,7 +719,7 @@ internal static unsafe class Gemm
                     }
                     else
                     {
-                        MicroKernel(kc, aPanel, bPanel, tile, NR, false, MR);
+                        MicroKernel(kc, aPanel, bPanel, tile, NR, false, mr, narrow: nr <= W);
                         for (int i = 0; i < mr; i++)
                             for (int j = 0; j < nr; j++)
                                 cTile[i * ldc + j] = load ? cTile[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
@@ -683,48 +729,98 @@ internal static unsafe class Gemm
         }
 
         /// <summary>
-        /// C tile (MR×NR) = Σ_p packA[p] ⊗ packB[p] (+ C when <paramref name="load"/>). Each k step loads two B
-        /// vectors, broadcasts MR A values, and issues 12 independent FMAs — enough independent chains to cover
-        /// the FMA latency (4 cycles × 2 pipes on Zen 3). Accumulators start at zero and C is added once at the
-        /// end, so the inner loop is identical for the overwrite and accumulate cases.
+        /// C tile (MR×NR) = Σ_p packA[p] ⊗ packB[p] (+ C when <paramref name="load"/>), for the first
+        /// <paramref name="rows"/> rows; with <paramref name="narrow"/>, only the first W columns are computed (the
+        /// rest of the tile is left as it was). Tiles with only 1–2 or 3–4 valid rows (the last row panel when M is
+        /// not a multiple of 6: M = 20, 50, 64, 128, … all end that way) or at most W valid columns run a kernel
+        /// that issues only the FMAs of those rows and columns, instead of computing a full tile and discarding part.
         /// </summary>
-        private static void MicroKernel(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows)
+        private static void MicroKernel(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows, bool narrow = false)
+        {
+            // Ask for the C tile now so its lines arrive while the k loop runs (a C block can sit in L3 or DRAM).
+            for (int i = 0; i < rows; i++)
+            {
+                Sse.Prefetch0(c + i * ldc);
+                Sse.Prefetch0(c + i * ldc + NR - 1);
+            }
+            if (narrow)
+            {
+                if (rows <= 2) MicroKernel<Two, One>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 4) MicroKernel<Four, One>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Six, One>(kc, a, b, c, ldc, load, rows);
+            }
+            else
+            {
+                if (rows <= 2) MicroKernel<Two, Two>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 4) MicroKernel<Four, Two>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Six, Two>(kc, a, b, c, ldc, load, rows);
+            }
+        }
+
+        /// <summary>A kernel's row count (of the A micro-panel) or vector count (of the B micro-panel), as a
+        /// JIT-time constant: each instantiation compiles only its own FMAs.</summary>
+        private interface ICount
+        {
+            static abstract int Count { get; }
+        }
+
+        private readonly struct One : ICount { public static int Count => 1; }
+
+        private readonly struct Two : ICount { public static int Count => 2; }
+
+        private readonly struct Four : ICount { public static int Count => 4; }
+
+        private readonly struct Six : ICount { public static int Count => 6; }
+
+        /// <summary>
+        /// The register-blocked kernel for R.Count ≤ MR rows and V.Count ≤ 2 vectors of columns. Each k step loads
+        /// V B vectors, broadcasts R A values, and issues R·V independent FMAs — at 6×2, 12 chains, enough to cover
+        /// the FMA latency (4 cycles × 2 pipes). Accumulators start at zero and C is added once at the end, so the
+        /// inner loop is identical for the overwrite and accumulate cases. The packed panels are MR and NR wide
+        /// whatever R and V are.
+        /// </summary>
+        private static void MicroKernel<R, V>(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows)
+            where R : struct, ICount where V : struct, ICount
         {
             Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
             for (int p = 0; p < kc; p++, a += MR, b += 2 * Vector256<T>.Count)
             {
-                Vector256<T> b0 = Vector256.Load(b), b1 = Vector256.Load(b + Vector256<T>.Count);
+                Vector256<T> b0 = Vector256.Load(b), b1 = V.Count > 1 ? Vector256.Load(b + Vector256<T>.Count) : default;
                 Vector256<T> av = Vector256.Create(a[0]);
-                c00 = MulAdd(av, b0, c00); c01 = MulAdd(av, b1, c01);
+                c00 = MulAdd(av, b0, c00); if (V.Count > 1) c01 = MulAdd(av, b1, c01);
                 av = Vector256.Create(a[1]);
-                c10 = MulAdd(av, b0, c10); c11 = MulAdd(av, b1, c11);
-                av = Vector256.Create(a[2]);
-                c20 = MulAdd(av, b0, c20); c21 = MulAdd(av, b1, c21);
-                av = Vector256.Create(a[3]);
-                c30 = MulAdd(av, b0, c30); c31 = MulAdd(av, b1, c31);
-                av = Vector256.Create(a[4]);
-                c40 = MulAdd(av, b0, c40); c41 = MulAdd(av, b1, c41);
-                av = Vector256.Create(a[5]);
-                c50 = MulAdd(av, b0, c50); c51 = MulAdd(av, b1, c51);
+                c10 = MulAdd(av, b0, c10); if (V.Count > 1) c11 = MulAdd(av, b1, c11);
+                if (R.Count > 2)
+                {
+                    av = Vector256.Create(a[2]);
+                    c20 = MulAdd(av, b0, c20); if (V.Count > 1) c21 = MulAdd(av, b1, c21);
+                    av = Vector256.Create(a[3]);
+                    c30 = MulAdd(av, b0, c30); if (V.Count > 1) c31 = MulAdd(av, b1, c31);
+                }
+                if (R.Count > 4)
+                {
+                    av = Vector256.Create(a[4]);
+                    c40 = MulAdd(av, b0, c40); if (V.Count > 1) c41 = MulAdd(av, b1, c41);
+                    av = Vector256.Create(a[5]);
+                    c50 = MulAdd(av, b0, c50); if (V.Count > 1) c51 = MulAdd(av, b1, c51);
+                }
             }
-            StoreRow(c, c00, c01, load);
-            if (rows > 1) StoreRow(c + ldc, c10, c11, load);
-            if (rows > 2) StoreRow(c + 2 * ldc, c20, c21, load);
-            if (rows > 3) StoreRow(c + 3 * ldc, c30, c31, load);
-            if (rows > 4) StoreRow(c + 4 * ldc, c40, c41, load);
-            if (rows > 5) StoreRow(c + 5 * ldc, c50, c51, load);
+            StoreRow<V>(c, c00, c01, load);
+            if (rows > 1) StoreRow<V>(c + ldc, c10, c11, load);
+            if (rows > 2) StoreRow<V>(c + 2 * ldc, c20, c21, load);
+            if (rows > 3) StoreRow<V>(c + 3 * ldc, c30, c31, load);
+            if (rows > 4) StoreRow<V>(c + 4 * ldc, c40, c41, load);
+            if (rows > 5) StoreRow<V>(c + 5 * ldc, c50, c51, load);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StoreRow(T* c, Vector256<T> v0, Vector256<T> v1, bool load)
+        private static void StoreRow<V>(T* c, Vector256<T> v0, Vector256<T> v1, bool load) where V : struct, ICount
         {
-            if (load)
-            {
-                v0 += Vector256.Load(c);
-                v1 += Vector256.Load(c + Vector256<T>.Count);
-            }
+            if (load) v0 += Vector256.Load(c);
             Vector256.Store(v0, c);
+            if (V.Count == 1) return;
+            if (load) v1 += Vector256.Load(c + Vector256<T>.Count);
             Vector256.Store(v1, c + Vector256<T>.Count);
         }
 
