@@ -147,7 +147,7 @@ public static class QuickHarness
     {
         for (int i = 0; i < 3; i++) body();
         var times = new double[reps];
-        long bytes = 0;
+        long bytes = 0, total0 = GC.GetTotalAllocatedBytes(), gen2 = GC.CollectionCount(2);
         for (int i = 0; i < reps; i++)
         {
             long b0 = GC.GetAllocatedBytesForCurrentThread();
@@ -157,7 +157,9 @@ public static class QuickHarness
             bytes += GC.GetAllocatedBytesForCurrentThread() - b0;
         }
         Array.Sort(times);
-        Console.WriteLine($"{name,-36} median {times[reps / 2],9:F3} ms  min {times[0],9:F3} ms  alloc {bytes / reps / 1024.0,9:F1} KB");
+        double allThreads = (GC.GetTotalAllocatedBytes() - total0) / (double)reps / 1024;
+        Console.WriteLine($"{name,-36} median {times[reps / 2],9:F3} ms  min {times[0],9:F3} ms  alloc {bytes / reps / 1024.0,9:F1} KB" +
+            $" (all threads {allThreads:F1} KB)  gen2 GCs {GC.CollectionCount(2) - gen2}");
     }
 
     private static void Time(string name, int reps, Func<double> body) => Time(name, reps, () => { body(); });
@@ -182,6 +184,19 @@ internal static class ConvParts
             Time($"matmul {n}^3 A^T", r, () => be.MatMul(a.T.Unsqueeze(0), b.Unsqueeze(0), c.Unsqueeze(0)));
             Time($"matmul {n}^3 B^T", r, () => be.MatMul(a.Unsqueeze(0), b.T.Unsqueeze(0), c.Unsqueeze(0)));
         }
+        // LeNet's fc1 (2450 → 500, batch 64): forward, input gradient, weight gradient, as the autograd formulas call them.
+        {
+            var x = Tensor.Randn([64, 2450], generator: g);
+            var w = Tensor.Randn([500, 2450], generator: g);
+            var gy = Tensor.Randn([64, 500], generator: g);
+            var y = Tensor.Alloc([64, 500], x.DType, x.Device);
+            var gx = Tensor.Alloc([64, 2450], x.DType, x.Device);
+            var gw = Tensor.Alloc([500, 2450], x.DType, x.Device);
+            var be = x.Device.Backend;
+            Time("fc1 x·Wᵀ 64x2450x500 (157 MF)", reps * 4, () => be.MatMul(x.Unsqueeze(0), w.T.Unsqueeze(0), y.Unsqueeze(0)));
+            Time("fc1 gy·W", reps * 4, () => be.MatMul(gy.Unsqueeze(0), w.Unsqueeze(0), gx.Unsqueeze(0)));
+            Time("fc1 gyᵀ·x", reps * 4, () => be.MatMul(gy.T.Unsqueeze(0), x.Unsqueeze(0), gw.Unsqueeze(0)));
+        }
         foreach (int n in new[] { 256, 1024 })
         {
             var a = Tensor.Randn([n, n], generator: g).To(DType.Float64);
@@ -194,13 +209,14 @@ internal static class ConvParts
     public static void Run(int reps)
     {
         var g = new Generator(5);
-        // SHAPE="n,c,h,co[,kernel,pad]" (e.g. LeNet's conv2: 64,20,14,50,5,2) replaces the four wide 3×3 layers.
+        // SHAPE="n,c,h,co[,kernel,pad,stride]" (e.g. LeNet's conv2: 64,20,14,50,5,2) replaces the four wide 3×3
+        // layers; with a stride other than 1 only the op is timed (the implicit kernels are unit-stride).
         var shapes = Environment.GetEnvironmentVariable("SHAPE") is { } spec
-            ? [spec.Split(',').Select(int.Parse).Concat([3, 1]).ToArray()]
-            : new[] { new[] { 32, 64, 32, 64, 3, 1 }, [32, 128, 16, 128, 3, 1], [32, 256, 8, 256, 3, 1], [32, 512, 4, 512, 3, 1] };
+            ? [spec.Split(',').Select(int.Parse).Concat(new[] { 3, 1, 1 }.Skip(spec.Split(',').Length - 4)).ToArray()]
+            : new[] { new[] { 32, 64, 32, 64, 3, 1, 1 }, [32, 128, 16, 128, 3, 1, 1], [32, 256, 8, 256, 3, 1, 1], [32, 512, 4, 512, 3, 1, 1] };
         foreach (var shape in shapes)
         {
-            int n = shape[0], c = shape[1], h = shape[2], co = shape[3], kk = shape[4], pad = shape[5];
+            int n = shape[0], c = shape[1], h = shape[2], co = shape[3], kk = shape[4], pad = shape[5], stride = shape[6];
             var x = Tensor.Randn([n, c, h, h], generator: g);
             var w = Tensor.Randn([co, c, kk, kk], generator: g);
             var geo = new ConvGeometry([h, h], [kk, kk], [1, 1], [pad, pad], [1, 1], [h, h]);
@@ -209,11 +225,12 @@ internal static class ConvParts
             var cols = Tensor.Alloc([n, c * k, l], x.DType, x.Device);
             var y = Tensor.Alloc([n, co, l], x.DType, x.Device);
             double flop = 2.0 * n * co * c * k * l;
-            string tag = $"{n}x{c}x{h}x{h}->{co}";
+            string tag = $"{n}x{c}x{h}x{h}->{co}" + (kk != 3 ? $" {kk}x{kk}" : "") + (stride != 1 ? $" s{stride}" : "");
             var xr = x.Clone().RequiresGrad_();
             var wr = (w * 0.05).RequiresGrad_();
-            Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, 1, pad); });
-            Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, 1, pad).Sum().Backward(); });
+            Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, stride, pad); });
+            Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, stride, pad).Sum().Backward(); });
+            if (stride != 1) continue;
             var y4 = Tensor.Alloc([n, co, h, h], x.DType, x.Device);
             Console.WriteLine($"  ({flop / 1e6:F0} MFLOP per product)");
             Time($"implicit fwd kernel {tag}", reps, () => be.TryConvolution(x, w, y4, geo, 1));

@@ -16,7 +16,18 @@ public sealed partial class Tensor
         using (var b = other.GemmOperand())
             Device.Backend.MatMul(a, b, y);
         return Tape.Record(y, "BmmBackward", (g, s, need) =>
-            [need[0] ? g.Bmm(s[1].MT) : null, need[1] ? s[0].MT.Bmm(g) : null], [this, other], [this, other]);
+            [need[0] ? ProductGrad(g, s[1].MT, s[0]) : null, need[1] ? ProductGrad(s[0].MT, g, s[1]) : null], [this, other], [this, other]);
+    }
+
+    /// <summary>
+    /// The gradient a·b of a bmm operand laid out like the operand: for a transposed (column-major) operand such
+    /// as the Wᵀ of a linear layer it is computed as (bᵀ·aᵀ)ᵀ, so the transpose's backward hands the weight a
+    /// contiguous gradient (as PyTorch's mm backward does) instead of a strided one that must be copied.
+    /// </summary>
+    private static Tensor ProductGrad(Tensor a, Tensor b, Tensor operand)
+    {
+        bool columnMajor = operand._strides[1] == 1 && operand._strides[2] != 1 && operand._shape[1] > 1 && operand._shape[2] > 1;
+        return columnMajor ? b.MT.Bmm(a.MT).MT : a.Bmm(b);
     }
 
     /// <summary>A borrowed operand the GEMM kernel can read: unit stride in one of the last two dims.</summary>

@@ -146,6 +146,11 @@ internal static unsafe class Gemm
         /// </summary>
         private static void RunParallel(Job job, int batch, int threads, T[] a, T[] b, T[] c, bool sharedC)
         {
+            if (sharedC && job.Accumulate && batch >= threads && (long)job.M * job.N <= PrivateSumMaxElements)
+            {
+                RunBatchSum(job, batch, threads, a, b, c);
+                return;
+            }
             int split = batch % threads == 0 && !sharedC ? 1 : threads;
             bool splitRows = job.M >= job.N;
             int unit = splitRows ? MR : NR;
@@ -184,6 +189,58 @@ internal static unsafe class Gemm
                 }
             }
         }
+
+        /// <summary>
+        /// A batch summed into one small C (a convolution's weight gradient with few filters or taps: 20×25 for
+        /// LeNet's first layer, 64×27 for a 3-channel stem) is split by items rather than cut into strips: a strip
+        /// of such a C is a fraction of a micro-tile row or column, and every worker would re-pack the whole A or B of
+        /// each item. Worker 0 adds its items into C; the others sum theirs into zeroed private copies (pooled),
+        /// added into C after the join.
+        /// </summary>
+        private static void RunBatchSum(Job job, int batch, int threads, T[] a, T[] b, T[] c)
+        {
+            int m = job.M, n = job.N;
+            var partials = new T[threads - 1][];
+            for (int w = 1; w < threads; w++)
+            {
+                partials[w - 1] = System.Buffers.ArrayPool<T>.Shared.Rent(m * n);
+                Array.Clear(partials[w - 1], 0, m * n);
+            }
+            var others = new Task[threads - 1];
+            for (int w = 1; w < threads; w++)
+            {
+                int worker = w;
+                others[w - 1] = Task.Run(() => Work(worker));
+            }
+            Work(0);
+            Task.WaitAll(others);
+            fixed (T* pc = c)
+            {
+                T* c0 = pc + job.COffset;
+                foreach (var partial in partials)
+                {
+                    for (int i = 0; i < m; i++)
+                    {
+                        var row = new Span<T>(c0 + (nint)i * job.Ldc, n);
+                        System.Numerics.Tensors.TensorPrimitives.Add(row, partial.AsSpan(i * n, n), row);
+                    }
+                    System.Buffers.ArrayPool<T>.Shared.Return(partial);
+                }
+            }
+
+            void Work(int worker)
+            {
+                int first = (int)((long)batch * worker / threads), last = (int)((long)batch * (worker + 1) / threads);
+                var own = worker == 0 ? job : job.WithPrivateC(n);
+                fixed (T* pa = a, pb = b, pc = worker == 0 ? c : partials[worker - 1])
+                fixed (int* rows = job.BRows, cols = job.BCols)
+                    for (int item = first; item < last; item++)
+                        own.Compute(item, 0, m, 0, n, pa, pb, pc, rows, cols);
+            }
+        }
+
+        /// <summary>Largest shared C (elements) that <see cref="RunBatchSum"/> copies per worker.</summary>
+        private const int PrivateSumMaxElements = 1 << 16;
 
         /// <summary>Throws unless every element the call may touch lies inside the array (pointers are used below,
         /// so this is the only bounds check).</summary>
@@ -240,6 +297,14 @@ internal static unsafe class Gemm
             public int N => n;
             public int[]? BRows => bRows;
             public int[]? BCols => bCols;
+            public bool Accumulate => accumulate;
+            public long COffset => cOffset;
+            public int Ldc => ldc;
+
+            /// <summary>The same product accumulated into a private dense C (offset 0, row length <paramref name="ld"/>,
+            /// shared by the batch).</summary>
+            public Job WithPrivateC(int ld) => new(transA, transB, m, n, k, aOffset, lda, strideA, bOffset, ldb, strideB,
+                0, ld, 0, true, bRows, bCols);
 
             /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C[item]; <paramref name="rows"/> and
             /// <paramref name="cols"/> are the pinned index tables of an indexed B (else null).</summary>
