@@ -560,23 +560,17 @@ internal static unsafe class Gemm
         private static void PackBNormalIndexed(Source s, int kc, int nc, T* dst)
         {
             int full = nc / NR * NR;
-            ColumnGroup* groups = stackalloc ColumnGroup[full / W];
-            for (int g = 0; g < full / W; g++) groups[g] = new ColumnGroup(s.Cols + g * W);
-            for (int p = 0; p < kc; p++)
+            // Group-major: each W-wide column group is packed down all kc rows with its kind of read decided once.
+            for (int j = 0; j < full; j += W)
+                new ColumnGroup(s.Cols + j).PackRows(s.Ptr, s.Rows, kc, dst + j / NR * NR * kc + j % NR);
+            if (full < nc)
             {
-                T* row = s.Ptr + s.Rows[p];
-                int jr = 0;
-                for (; jr < full; jr += NR)
+                for (int p = 0; p < kc; p++)
                 {
-                    T* d = dst + jr * kc + p * NR;
-                    for (int v = 0; v < NR; v += W)
-                        Vector256.Store(groups[(jr + v) / W].Load(row), d + v);
-                }
-                if (jr < nc)
-                {
-                    T* d = dst + jr * kc + p * NR;
+                    T* row = s.Ptr + s.Rows[p];
+                    T* d = dst + full * kc + p * NR;
                     int j = 0;
-                    for (; j < nc - jr; j++) d[j] = row[s.Cols[jr + j]];
+                    for (; j < nc - full; j++) d[j] = row[s.Cols[full + j]];
                     for (; j < NR; j++) d[j] = T.Zero;
                 }
             }
@@ -614,6 +608,28 @@ internal static unsafe class Gemm
                 if (typeof(T) == typeof(float))
                     return Avx2.GatherVector256((float*)row, Vector256.Load(_offsets), 4).As<float, T>();
                 return Avx2.GatherVector256((double*)row, Vector128.Load(_offsets), 8).As<double, T>();
+            }
+
+            /// <summary>Writes this group of row <c>rows[p]</c> to <c>dst + p·NR</c> for p in [0, kc): a packed B
+            /// micro-panel's W-wide column slice, with the kind of read chosen once for all rows.</summary>
+            public void PackRows(T* src, int* rows, int kc, T* dst)
+            {
+                if (_split == W)
+                {
+                    T* s = src + _first;
+                    for (int p = 0; p < kc; p++) Vector256.Store(Vector256.Load(s + rows[p]), dst + p * NR);
+                }
+                else if (_split > 0)
+                {
+                    var upper = LanesFrom(_split);
+                    T* s0 = src + _first, s1 = src + _second;
+                    for (int p = 0; p < kc; p++)
+                        Vector256.Store(Vector256.ConditionalSelect(upper, Vector256.Load(s1 + rows[p]), Vector256.Load(s0 + rows[p])), dst + p * NR);
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++) Vector256.Store(Load(src + rows[p]), dst + p * NR);
+                }
             }
 
             /// <summary>All-ones in lanes <paramref name="split"/>..W-1.</summary>
