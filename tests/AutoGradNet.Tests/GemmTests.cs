@@ -30,6 +30,17 @@ public class GemmTests
         CheckOne(new Random(6), true, false, batch: 1, m: 200, n: 300, k: 190, padA: 5, padB: 2, accumulate: true, broadcastA: false);
     }
 
+    /// <summary>One A shared by a threaded batch (a convolution's weight) is packed once per worker and reused:
+    /// several row blocks and k slabs (m = 300 > MC, k = 600 > KC), both A layouts, items per worker ≥ 2.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SharedAAcrossThreadedBatchMatches(bool transA)
+    {
+        CheckOne(new Random(7), transA, false, batch: 4, m: 300, n: 40, k: 600, padA: 1, padB: 0, accumulate: false, broadcastA: true);
+        CheckOne(new Random(8), transA, true, batch: 6, m: 13, n: 70, k: 301, padA: 0, padB: 3, accumulate: true, broadcastA: true);
+    }
+
     private static void CheckOne(Random random, bool transA, bool transB, int batch, int m, int n, int k, int padA, int padB, bool accumulate, bool broadcastA)
     {
         int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
