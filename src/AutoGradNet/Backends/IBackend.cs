@@ -85,6 +85,21 @@ internal interface IBackend
     bool TryConvolutionWeight(Tensor x, Tensor gy, Tensor gw, ConvGeometry geometry, int groups) => false;
 
     /// <summary>
+    /// Training-mode batch norm in one kernel, when the backend has one for this input: over contiguous x [N, C, …],
+    /// writes per channel the batch mean, the biased variance and 1/√(variance + eps) (each [C]) and
+    /// y = (x − mean)·invStd·weight + bias (weight and bias [C] or null). Returns false (touching nothing) otherwise,
+    /// and the caller composes it from tensor ops.
+    /// </summary>
+    bool TryBatchNormForward(Tensor x, Tensor? weight, Tensor? bias, double eps, Tensor y, Tensor mean, Tensor invStd, Tensor variance) => false;
+
+    /// <summary>
+    /// The closed-form batch-norm backward for the statistics of <see cref="TryBatchNormForward"/>, when the backend
+    /// has it: gb = Σ g, gw = Σ g·x̂ and gx = (weight·invStd)·(g − mean(g) − x̂·mean(g·x̂)) with x̂ = (x − mean)·invStd,
+    /// each written when not null. Returns false (touching nothing) otherwise.
+    /// </summary>
+    bool TryBatchNormBackward(Tensor g, Tensor x, Tensor mean, Tensor invStd, Tensor? weight, Tensor? gx, Tensor? gw, Tensor? gb) => false;
+
+    /// <summary>
     /// Max over windows of contiguous x [N, C, spatial] into y [N, C, output] with the flat spatial index of each
     /// maximum (int64). Window of output position o along dim d: start[d][o], start + dilation, … below end[d][o]; a
     /// window with no position (start ≥ end in some dim) gives −∞ and index −1.

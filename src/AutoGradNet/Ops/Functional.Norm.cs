@@ -76,35 +76,62 @@ public static partial class Functional
     }
 
     /// <summary>
-    /// Training-mode batch norm as one tape node: the forward computes the batch statistics and x̂ = (x − μ)/σ once
-    /// (no graph), and the backward is the closed form gx = (γ/σ)·(g − mean(g) − x̂·mean(g·x̂)), gγ = Σ g·x̂,
-    /// gβ = Σ g, written with tensor ops. With a graph being built (double backward) the backward recomputes μ, σ
-    /// and x̂ from x with differentiable ops, so the same formula is differentiable in x, γ and g; otherwise it
-    /// uses the saved x̂ and 1/σ. Returns the output and the batch mean and biased variance ([1, C, 1…], no graph).
+    /// Training-mode batch norm as one tape node: the forward computes the batch statistics and the output once (no
+    /// graph) — in one backend kernel where the backend has it (<see cref="Backends.IBackend.TryBatchNormForward"/>),
+    /// else with tensor ops — and the backward is the closed form gx = (γ/σ)·(g − mean(g) − x̂·mean(g·x̂)),
+    /// gγ = Σ g·x̂, gβ = Σ g (again one kernel where available). With a graph being built (double backward) the
+    /// backward recomputes μ, σ and x̂ from x with differentiable ops, so the same formula is differentiable in x, γ
+    /// and g. The tape keeps x, μ and 1/σ (x̂ is recomputed, not stored). Returns the output and the batch mean and
+    /// biased variance ([1, C, 1…], no graph).
     /// </summary>
     private static (Tensor Output, Tensor Mean, Tensor Variance) BatchNormTrain(Tensor x, Tensor? weight, Tensor? bias,
         int[] dims, int[] shape, int count, double eps)
     {
-        Tensor mean, variance, invStd, xHat, y;
+        Tensor mean, variance, invStd, y;
         using (GradMode.NoGrad())
         {
-            mean = x.Sum(dims, keepDim: true).Div(count);
-            using var centered = x.Sub(mean);
-            using var squares = centered.Mul(centered);
-            variance = squares.Sum(dims, keepDim: true).Div(count);
-            invStd = variance.Add(eps).Sqrt().Reciprocal();
-            xHat = centered.Mul(invStd);
-            y = weight is null ? xHat : xHat.Mul(weight.Reshape(shape));
-            if (bias is not null) y = y.Add(bias.Reshape(shape));
-            if (ReferenceEquals(y, xHat)) y = xHat.Clone();
+            var stats = Tensor.Alloc([3, shape[1]], x.DType, x.Device);
+            y = Tensor.Alloc(x.ShapeArray, x.DType, x.Device);
+            mean = stats[0];
+            invStd = stats[1];
+            variance = stats[2];
+            bool fused = (weight is null || weight.IsContiguous) && (bias is null || bias.IsContiguous)
+                && x.Device.Backend.TryBatchNormForward(x, weight, bias, eps, y, mean, invStd, variance);
+            if (fused)
+            {
+                mean = mean.Reshape(shape);
+                invStd = invStd.Reshape(shape);
+                variance = variance.Reshape(shape);
+            }
+            else
+            {
+                y.Dispose();
+                mean = x.Sum(dims, keepDim: true).Div(count);
+                using var centered = x.Sub(mean);
+                using var squares = centered.Mul(centered);
+                variance = squares.Sum(dims, keepDim: true).Div(count);
+                invStd = variance.Add(eps).Sqrt().Reciprocal();
+                var xHat = centered.Mul(invStd);
+                y = weight is null ? xHat : xHat.Mul(weight.Reshape(shape));
+                if (bias is not null) y = y.Add(bias.Reshape(shape));
+            }
         }
         Tensor[] inputs = weight is null && bias is null ? [x] : weight is null ? [x, bias!] : bias is null ? [x, weight] : [x, weight, bias];
         int weightAt = weight is null ? -1 : 1, biasAt = bias is null ? -1 : weight is null ? 1 : 2;
         int inputCount = inputs.Length;
-        Tensor[] saved = weight is null ? [x, xHat, invStd] : [x, xHat, invStd, weight];
+        Tensor[] saved = weight is null ? [x, mean, invStd] : [x, mean, invStd, weight];
         y = Tape.Record(y, "NativeBatchNormBackward", (g, s, need) =>
         {
-            Tensor xh = s[1], inv = s[2];
+            var result = new Tensor?[inputCount];
+            bool needX = need[0], needW = weightAt >= 0 && need[weightAt], needB = biasAt >= 0 && need[biasAt];
+            if (!GradMode.IsEnabled && BatchNormBackwardKernel(g, s, shape, needX, needW, needB, out var gx, out var gw, out var gb))
+            {
+                result[0] = gx;
+                if (needW) result[weightAt] = gw;
+                if (needB) result[biasAt] = gb;
+                return result;
+            }
+            Tensor xh, inv;
             if (GradMode.IsEnabled)
             {
                 // Building a graph: x̂ and 1/σ as differentiable functions of x.
@@ -112,8 +139,11 @@ public static partial class Functional
                 inv = c.Mul(c).Sum(dims, keepDim: true).Div(count).Add(eps).Sqrt().Reciprocal();
                 xh = c.Mul(inv);
             }
-            var result = new Tensor?[inputCount];
-            bool needX = need[0], needW = weightAt >= 0 && need[weightAt];
+            else
+            {
+                inv = s[2];
+                xh = s[0].Sub(s[1]).Mul(inv);
+            }
             var gSum = needX || biasAt >= 0 ? g.Sum(dims, keepDim: true) : null;
             var gDotXHat = needX || needW ? g.Mul(xh).Sum(dims, keepDim: true) : null;
             if (needX)
@@ -122,10 +152,30 @@ public static partial class Functional
                 result[0] = g.Sub(xh.Mul(gDotXHat!.Div(count)).Add(gSum!.Div(count))).Mul(scale);
             }
             if (needW) result[weightAt] = gDotXHat!.Reshape(shape[1]);
-            if (biasAt >= 0 && need[biasAt]) result[biasAt] = gSum!.Reshape(shape[1]);
+            if (needB) result[biasAt] = gSum!.Reshape(shape[1]);
             return result;
         }, inputs, saved);
         return (y, mean, variance);
+    }
+
+    /// <summary>The backend's batch-norm backward kernel on the saved [x, μ, 1/σ, γ?]; false when it has none.</summary>
+    private static bool BatchNormBackwardKernel(Tensor g, Tensor[] saved, int[] shape, bool needX, bool needW, bool needB,
+        out Tensor? gx, out Tensor? gw, out Tensor? gb)
+    {
+        Tensor x = saved[0];
+        gx = needX ? Tensor.Alloc(x.ShapeArray, x.DType, x.Device) : null;
+        gw = needW ? Tensor.Alloc([shape[1]], x.DType, x.Device) : null;
+        gb = needB ? Tensor.Alloc([shape[1]], x.DType, x.Device) : null;
+        var mean = saved[1].Reshape(shape[1]);
+        var invStd = saved[2].Reshape(shape[1]);
+        var weight = saved.Length > 3 ? saved[3] : null;
+        if ((weight is null || weight.IsContiguous)
+            && x.Device.Backend.TryBatchNormBackward(g, x, mean, invStd, weight, gx, gw, gb)) return true;
+        gx?.Dispose();
+        gw?.Dispose();
+        gb?.Dispose();
+        gx = gw = gb = null;
+        return false;
     }
 
     /// <summary>Layer normalization over the trailing <paramref name="normalizedShape"/> dims, with optional elementwise affine.</summary>
