@@ -230,7 +230,7 @@ internal static class ConvParts
             var wr = (w * 0.05).RequiresGrad_();
             Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, stride, pad); });
             Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, stride, pad).Sum().Backward(); });
-            if (stride != 1) continue;
+            if (stride != 1 || Environment.GetEnvironmentVariable("OPS_ONLY") != null) continue;
             var y4 = Tensor.Alloc([n, co, h, h], x.DType, x.Device);
             Console.WriteLine($"  ({flop / 1e6:F0} MFLOP per product)");
             Time($"implicit fwd kernel {tag}", reps, () => be.TryConvolution(x, w, y4, geo, 1));

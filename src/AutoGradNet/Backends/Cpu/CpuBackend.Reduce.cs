@@ -102,18 +102,10 @@ internal sealed partial class CpuBackend
             return;
         }
         int per = (rows + chunks - 1) / chunks;
-        try
+        CpuParallel.For(chunks, c =>
         {
-            Parallel.For(0, chunks, c =>
-            {
-                int start = c * per, end = Math.Min(rows, start + per);
-                if (start < end) body(start, end);
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
-        {
-            // A kernel's own error (e.g. an index out of bounds) surfaces as itself, as on the single-threaded path.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
-        }
+            int start = c * per, end = Math.Min(rows, start + per);
+            if (start < end) body(start, end);
+        });
     }
 }

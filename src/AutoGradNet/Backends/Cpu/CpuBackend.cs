@@ -207,7 +207,7 @@ internal sealed partial class CpuBackend : IBackend
     {
         const int PairsPerChunk = 4096;
         int pairs = (n + 1) / 2;
-        Parallel.For(0, (pairs + PairsPerChunk - 1) / PairsPerChunk, chunk =>
+        CpuParallel.For((pairs + PairsPerChunk - 1) / PairsPerChunk, chunk =>
         {
             int end = Math.Min(pairs, (chunk + 1) * PairsPerChunk);
             for (int p = chunk * PairsPerChunk; p < end; p++)

@@ -162,17 +162,7 @@ internal static unsafe class Gemm
             int units = (extent + unit - 1) / unit;
             long tasks = (long)batch * split;
 
-            // Workers 1.. go to the thread pool and worker 0 runs here. (Parallel.For over so few iterations lets
-            // the calling thread take them all when a pool thread is slow to wake, which was seen to serialise
-            // whole runs.) Waiting on a task that has not started yet runs it inline, so this cannot deadlock.
-            var others = new Task[threads - 1];
-            for (int w = 1; w < threads; w++)
-            {
-                int worker = w;
-                others[w - 1] = Task.Run(() => Work(worker));
-            }
-            Work(0);
-            Task.WaitAll(others);
+            CpuParallel.For(threads, Work);
 
             void Work(int worker)
             {
@@ -212,14 +202,7 @@ internal static unsafe class Gemm
                 partials[w - 1] = System.Buffers.ArrayPool<T>.Shared.Rent(m * n);
                 Array.Clear(partials[w - 1], 0, m * n);
             }
-            var others = new Task[threads - 1];
-            for (int w = 1; w < threads; w++)
-            {
-                int worker = w;
-                others[w - 1] = Task.Run(() => Work(worker));
-            }
-            Work(0);
-            Task.WaitAll(others);
+            CpuParallel.For(threads, Work);
             fixed (T* pc = c)
             {
                 T* c0 = pc + job.COffset;

@@ -47,7 +47,7 @@ internal static class Strided
                 return;
             }
             int per = (inner + chunks - 1) / chunks;
-            Parallel.For(0, chunks, c =>
+            CpuParallel.For(chunks, c =>
             {
                 int start = c * per, n = Math.Min(per, inner - start);
                 if (n <= 0) return;
@@ -63,7 +63,7 @@ internal static class Strided
             return;
         }
         int rowsPer = (rows + chunks - 1) / chunks;
-        Parallel.For(0, chunks, c =>
+        CpuParallel.For(chunks, c =>
         {
             int start = c * rowsPer, end = Math.Min(rows, start + rowsPer);
             if (start < end) RunRows(start, end, dims, st, bases, innerStride, operands, action);
