@@ -1,0 +1,51 @@
+using AutoGradNet.Backends.Cpu;
+
+namespace AutoGradNet.Tests;
+
+/// <summary>The CPU backend's worker team: every iteration once, errors surface as themselves, nesting and
+/// concurrent callers neither deadlock nor lose iterations.</summary>
+public class CpuParallelTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(64)]
+    public void RunsEveryIterationExactlyOnce(int count)
+    {
+        var hits = new int[count];
+        for (int round = 0; round < 50; round++)
+            CpuParallel.For(count, i => Interlocked.Increment(ref hits[i]));
+        Assert.All(hits, h => Assert.Equal(50, h));
+    }
+
+    [Fact]
+    public void RethrowsTheIterationsExceptionAfterAllFinish()
+    {
+        int finished = 0;
+        var error = Assert.Throws<IndexOutOfRangeException>(() => CpuParallel.For(8, i =>
+        {
+            if (i == 3) throw new IndexOutOfRangeException("iteration 3");
+            Interlocked.Increment(ref finished);
+        }));
+        Assert.Equal("iteration 3", error.Message);
+        Assert.Equal(7, finished);
+        // The team is usable again afterwards.
+        int after = 0;
+        CpuParallel.For(4, _ => Interlocked.Increment(ref after));
+        Assert.Equal(4, after);
+    }
+
+    [Fact]
+    public async Task NestedAndConcurrentLoopsComplete()
+    {
+        long total = 0;
+        var callers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (int round = 0; round < 20; round++)
+                CpuParallel.For(6, i => CpuParallel.For(5, j => Interlocked.Add(ref total, 1)));
+        })).ToArray();
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(4 * 20 * 6 * 5, total);
+    }
+}
