@@ -88,9 +88,9 @@ public class GemmTests
                     CheckIndexed(random, transA, transB, batch: 3, m, n, k, accumulate, sharedC);
     }
 
-    /// <summary>Column offsets shaped like a convolution's: output rows of <paramref name="width"/> consecutive
-    /// offsets, a gap between rows — so vector groups fall inside one row (plain loads), straddle one boundary (two
-    /// loads blended) or span three rows (gathered), depending on the width.</summary>
+    /// <summary>Column offsets shaped like a convolution's: output rows of <paramref name="width"/> offsets, 1 or 2
+    /// apart (stride 1 or 2), a gap between rows — so vector groups fall inside one row (plain loads, or even-element
+    /// permutes), straddle one boundary (two loads blended) or span more (gathered), depending on the width.</summary>
     [Theory]
     [InlineData(2, false)]
     [InlineData(3, true)]
@@ -103,8 +103,9 @@ public class GemmTests
     public void IndexedBWithRowShapedColumnsMatchesNaiveReference(int width, bool transB)
     {
         var random = new Random(width);
-        foreach (var (m, n, k) in new[] { (20, 196, 50), (7, 45, 33), (50, 64, 100) })
-            CheckIndexed(random, false, transB, batch: 2, m, n, k, accumulate: false, sharedC: transB, runWidth: width);
+        foreach (int step in new[] { 1, 2 })
+            foreach (var (m, n, k) in new[] { (20, 196, 50), (7, 45, 33), (50, 64, 100) })
+                CheckIndexed(random, false, transB, batch: 2, m, n, k, accumulate: false, sharedC: transB, runWidth: width, runStep: step);
     }
 
     [Fact]
@@ -119,14 +120,14 @@ public class GemmTests
     /// <summary>An indexed B (element (r, q) of the stored matrix at rows[r] + cols[q], cols made of consecutive runs
     /// with gaps, so both the vector and the gather paths run) against a naive loop over the same elements.</summary>
     private static void CheckIndexed(Random random, bool transA, bool transB, int batch, int m, int n, int k, bool accumulate, bool sharedC,
-        int runWidth = 0)
+        int runWidth = 0, int runStep = 1)
     {
         int sRows = transB ? n : k, sCols = transB ? k : n;
         var cols = new int[sCols];
         for (int q = 0, at = random.Next(3); q < sCols; q++)
         {
             cols[q] = at;
-            at += runWidth > 0 ? (q % runWidth == runWidth - 1 ? 1 + 4 : 1) : random.Next(4) == 0 ? 2 + random.Next(5) : 1;
+            at += runWidth > 0 ? (q % runWidth == runWidth - 1 ? runStep + 4 : runStep) : random.Next(4) == 0 ? 2 + random.Next(5) : 1;
         }
         int span = cols[^1] + 1;
         var rows = new int[sRows];

@@ -21,6 +21,11 @@ public class ConvolutionTests
         // Unit stride with ≥ 8 channels per group and ≥ 64 taps: the CPU's implicit-GEMM path.
         { [2, 8, 12, 11], [8, 8, 3, 3], [1, 1], [1, 1], [1, 1], 1, true },      // ≥ 64 positions: one GEMM per sample
         { [3, 16, 5, 6], [16, 8, 3, 3], [1, 1], [2, 1], [2, 1], 2, false },   // few positions: the batch in the columns
+        // Strided implicit GEMMs (forward and weight gradient; the input gradient takes im2col): even-element reads.
+        { [2, 8, 17, 16], [8, 8, 3, 3], [2, 2], [1, 1], [1, 1], 1, true },     // 9×8 positions, odd input side
+        { [3, 16, 9, 8], [16, 8, 3, 3], [2, 1], [0, 1], [1, 1], 2, false },   // mixed strides, batch in the columns
+        { [1, 8, 15, 15], [8, 8, 3, 3], [2, 2], [2, 2], [2, 2], 1, true },     // dilated
+        { [2, 8, 12, 12], [16, 8, 1, 1], [2, 2], [0, 0], [1, 1], 1, false },  // 1×1 stride 2 (a ResNet shortcut): im2col
     };
 
     [Theory]

@@ -2,11 +2,13 @@ using System.Numerics;
 
 namespace AutoGradNet.Backends.Cpu;
 
-// Unit-stride convolutions as implicit GEMMs. Instead of writing im2col columns and packing them again inside the
-// GEMM, the GEMM's B operand is an indexed view of a zero-padded copy of the input: row q of the virtual column
-// matrix (channel c, kernel tap k) starts at the tap's offset in the padded planes, and column l (output position o)
-// adds o's offset. With stride 1 the positions along an output row are consecutive in memory, so the GEMM packs
-// them with plain vector loads; only the ends of rows are gathered.
+// Convolutions as implicit GEMMs. Instead of writing im2col columns and packing them again inside the GEMM, the
+// GEMM's B operand is an indexed view of a zero-padded copy of the input: row q of the virtual column matrix
+// (channel c, kernel tap k) starts at the tap's offset in the padded planes, and column l (output position o) adds
+// o's offset. With stride 1 the positions along an output row are consecutive in memory, so the GEMM packs them with
+// plain vector loads; with stride 2 they are every second element (two loads and a permute); only the ends of rows
+// are blended or gathered. The forward and weight-gradient products take any stride; the input gradient is an
+// implicit GEMM for stride 1 only (a flipped-weight convolution), else im2col's GEMM and col2im.
 internal sealed partial class CpuBackend
 {
     // When the implicit path pays (measured with BenchmarkDotNet on the 2-core Zen 4 box): its GEMMs want at least
@@ -18,7 +20,7 @@ internal sealed partial class CpuBackend
 
     public bool TryConvolution(Tensor x, Tensor w, Tensor y, ConvGeometry g, int groups)
     {
-        if (!UnitStride(g) || y.ShapeArray[1] / groups < MinImplicitChannels) return false;
+        if (!WindowsCover(g) || y.ShapeArray[1] / groups < MinImplicitChannels) return false;
         if (x.DType == DType.Float32) ConvolutionT<float>(x, w, y, g, groups);
         else ConvolutionT<double>(x, w, y, g, groups);
         return true;
@@ -26,7 +28,7 @@ internal sealed partial class CpuBackend
 
     public bool TryConvolutionWeight(Tensor x, Tensor gy, Tensor gw, ConvGeometry g, int groups)
     {
-        if (!UnitStride(g) || x.ShapeArray[1] / groups * g.KernelSize < MinImplicitTaps
+        if (!WindowsCover(g) || x.ShapeArray[1] / groups * g.KernelSize < MinImplicitTaps
             || gy.ShapeArray[1] / groups < MinImplicitChannels) return false;
         if (x.DType == DType.Float32) ConvolutionWeightT<float>(x, gy, gw, g, groups);
         else ConvolutionWeightT<double>(x, gy, gw, g, groups);
@@ -59,6 +61,18 @@ internal sealed partial class CpuBackend
             FlipTranspose<double>(w, wt, cin, cout, g.KernelSize, groups);
             ConvolutionT<double>(gy, wt, gx, full, groups);
         }
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the windows touch every input element they step over (stride ≤ dilated kernel extent in each dim), so
+    /// the padded copy holds nothing unused. A strided 1×1 convolution (a ResNet shortcut) reads a quarter of its
+    /// input: copying the whole input measured slower than im2col's gather of just the used elements.
+    /// </summary>
+    private static bool WindowsCover(ConvGeometry g)
+    {
+        for (int i = 0; i < ConvGeometry.MaxSpatial; i++)
+            if (g.Stride[i] > 1 && g.Stride[i] > g.Dilation[i] * (g.Kernel[i] - 1) + 1) return false;
         return true;
     }
 
@@ -178,10 +192,10 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// The padded extent of each spatial dimension: what the windows of a unit-stride convolution read,
-    /// output + d·(k − 1), with the input placed at padBefore.
+    /// The padded extent of each spatial dimension: what the windows of the convolution read,
+    /// (output − 1)·stride + d·(k − 1) + 1, with the input placed at padBefore.
     /// </summary>
-    private static int Padded(ConvGeometry g, int i) => g.Output[i] + g.Dilation[i] * (g.Kernel[i] - 1);
+    private static int Padded(ConvGeometry g, int i) => (g.Output[i] - 1) * g.Stride[i] + g.Dilation[i] * (g.Kernel[i] - 1) + 1;
 
     /// <summary>
     /// The offset tables of the geometries seen lately on this thread: a training step runs the same few convolutions
@@ -219,8 +233,9 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// Row offsets (channel ci of the group, kernel tap k) and column offsets (output position) into padded planes
-    /// of <paramref name="plane"/> elements. Column offsets grow strictly, as the indexed GEMM requires.
+    /// Row offsets (channel ci of the group, kernel tap k) and column offsets (output position, stride apart along
+    /// each dimension) into padded planes of <paramref name="plane"/> elements. Column offsets grow strictly, as the
+    /// indexed GEMM requires.
     /// </summary>
     private static (int[] Rows, int[] Cols) Offsets(ConvGeometry g, int cinG, int plane)
     {
@@ -234,9 +249,10 @@ internal sealed partial class CpuBackend
             rows[q] = ci * plane + (t0 * g.Dilation[0] * p1 + t1 * g.Dilation[1]) * p2 + t2 * g.Dilation[2];
         }
         int o1 = g.Output[1], o2 = g.Output[2];
+        int s0 = g.Stride[0], s1 = g.Stride[1], s2 = g.Stride[2];
         var cols = new int[g.OutputSize];
         for (int j = 0; j < cols.Length; j++)
-            cols[j] = (j / (o1 * o2) * p1 + j / o2 % o1) * p2 + j % o2;
+            cols[j] = (j / (o1 * o2) * s0 * p1 + j / o2 % o1 * s1) * p2 + j % o2 * s2;
         return (rows, cols);
     }
 

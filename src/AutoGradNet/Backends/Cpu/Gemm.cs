@@ -622,8 +622,9 @@ internal static unsafe class Gemm
         /// How to read W elements <c>row[q[0]], …, row[q[W-1]]</c> of an indexed matrix (q strictly increasing) as
         /// one vector. The common shapes of convolution offsets get cheap reads: one run of consecutive offsets is
         /// a plain load; two runs (a group that crosses from one output row into the next) are two overlapping
-        /// loads blended at the split, both inside [q[0], q[W-1]] so nothing outside the matrix is touched; anything
-        /// else is a hardware gather.
+        /// loads blended at the split, both inside [q[0], q[W-1]] so nothing outside the matrix is touched; every
+        /// second offset (a stride-2 convolution's output row) is two loads whose even elements are permuted
+        /// together, again inside [q[0], q[W-1]]; anything else is a hardware gather.
         /// </summary>
         private readonly struct ColumnGroup : IVectorLoad
         {
@@ -637,8 +638,32 @@ internal static unsafe class Gemm
                 int split = 1;
                 while (split < W && q[split] - _first == split) split++;
                 _second = split < W ? q[split] - split : _first;
-                // Lanes from the split on must form one run as well, else the group is gathered (split 0).
-                _split = split == W || q[W - 1] - _second == W - 1 ? split : 0;
+                // Lanes from the split on must form one run as well, else the group is gathered (split 0) — unless
+                // it is a stride-2 run (split −1).
+                _split = split == W || q[W - 1] - _second == W - 1 ? split : StrideTwo(q) ? -1 : 0;
+            }
+
+            private static bool StrideTwo(int* q)
+            {
+                for (int j = 1; j < W; j++)
+                    if (q[j] - q[0] != 2 * j) return false;
+                return true;
+            }
+
+            /// <summary>row[first], row[first + 2], …: even lanes of the load at first, odd lanes of the load at
+            /// first + W − 1 (which ends exactly at the group's last offset).</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<T> LoadEven(T* at)
+            {
+                if (typeof(T) == typeof(float))
+                {
+                    var lo = Avx2.PermuteVar8x32(Vector256.Load((float*)at), Vector256.Create(0, 2, 4, 6, 0, 0, 0, 0));
+                    var hi = Avx2.PermuteVar8x32(Vector256.Load((float*)at + 7), Vector256.Create(0, 0, 0, 0, 1, 3, 5, 7));
+                    return Avx.Blend(lo, hi, 0xF0).As<float, T>();
+                }
+                var dlo = Avx2.Permute4x64(Vector256.Load((double*)at), 0b00_00_10_00);
+                var dhi = Avx2.Permute4x64(Vector256.Load((double*)at + 3), 0b11_01_00_00);
+                return Avx.Blend(dlo, dhi, 0b1100).As<double, T>();
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -647,6 +672,7 @@ internal static unsafe class Gemm
                 if (_split == W) return Vector256.Load(row + _first);
                 if (_split > 0)
                     return Vector256.ConditionalSelect(LanesFrom(_split), Vector256.Load(row + _second), Vector256.Load(row + _first));
+                if (_split < 0) return LoadEven(row + _first);
                 if (typeof(T) == typeof(float))
                     return Avx2.GatherVector256((float*)row, Vector256.Load(_offsets), 4).As<float, T>();
                 return Avx2.GatherVector256((double*)row, Vector128.Load(_offsets), 8).As<double, T>();
@@ -667,6 +693,11 @@ internal static unsafe class Gemm
                     T* s0 = src + _first, s1 = src + _second;
                     for (int p = 0; p < kc; p++)
                         Vector256.Store(Vector256.ConditionalSelect(upper, Vector256.Load(s1 + rows[p]), Vector256.Load(s0 + rows[p])), dst + p * NR);
+                }
+                else if (_split < 0)
+                {
+                    T* s = src + _first;
+                    for (int p = 0; p < kc; p++) Vector256.Store(LoadEven(s + rows[p]), dst + p * NR);
                 }
                 else
                 {
