@@ -65,6 +65,11 @@ public sealed class Trainer(Options options, TextWriter log)
             var meta = Checkpoint.Load(resume, model, optimizer, scheduler, generator);
             startEpoch = int.Parse(meta["epoch"], Inv);
             history = JsonSerializer.Deserialize<List<EpochMetrics>>(meta["history"]) ?? [];
+            // The schedule spans this run's --epochs: resuming with more epochs stretches the cosine to the new end
+            // instead of running the extra epochs at the old schedule's final lr (≈ 0), which the restored
+            // optimizer holds. With the same --epochs this is the restored lr.
+            for (int i = 0; i < optimizer.ParamGroups.Count; i++)
+                optimizer.ParamGroups[i].Lr = scheduler.BaseLrs[i] * (1 + Math.Cos(Math.PI * scheduler.LastEpoch / scheduler.TMax)) / 2;
             log.WriteLine($"resumed from {resume} after epoch {startEpoch}");
         }
 

@@ -90,6 +90,9 @@ public class FashionMnistEndToEndTests
         var resumed = new Trainer(options with { Epochs = 3, Resume = Path.Combine(output.Path, "checkpoint.safetensors") }, new StringWriter()).Run();
         Assert.Equal(3, resumed.History.Count);
         Assert.Equal(result.History[0], resumed.History[0]);
+        // The cosine schedule is stretched to the new 3 epochs: epoch 3 runs at lr₀·(1 + cos(2π/3))/2 = lr₀/4, not
+        // at the 2-epoch schedule's final lr of 0.
+        Assert.Equal(options.LearningRate / 4, resumed.History[2].LearningRate, 12);
     }
 
     [Fact]
