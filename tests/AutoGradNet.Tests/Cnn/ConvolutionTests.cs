@@ -21,6 +21,7 @@ public class ConvolutionTests
         // Unit stride with ≥ 8 channels per group and ≥ 64 taps: the CPU's implicit-GEMM path.
         { [2, 8, 12, 11], [8, 8, 3, 3], [1, 1], [1, 1], [1, 1], 1, true },      // ≥ 64 positions: one GEMM per sample
         { [3, 16, 5, 6], [16, 8, 3, 3], [1, 1], [2, 1], [2, 1], 2, false },   // few positions: the batch in the columns
+        { [2, 3, 10, 9], [8, 3, 3, 3], [1, 1], [1, 1], [1, 1], 1, true },      // 3-channel stem: 27 taps, implicit weight gradient
         // Strided implicit GEMMs (forward and weight gradient; the input gradient takes im2col): even-element reads.
         { [2, 8, 17, 16], [8, 8, 3, 3], [2, 2], [1, 1], [1, 1], 1, true },     // 9×8 positions, odd input side
         { [3, 16, 9, 8], [16, 8, 3, 3], [2, 1], [0, 1], [1, 1], 2, false },   // mixed strides, batch in the columns
