@@ -21,7 +21,7 @@ internal static class Strided
     {
         int numel = ShapeUtil.Numel(shape);
         if (numel == 0) return;
-        if (numel < ParallelThreshold && TrySingleRow(shape, t0, t1, t2, t3, numel, action)) return;
+        if (TrySingleRow(shape, t0, t1, t2, t3, numel, action)) return;
         int operands = t3 is not null ? 4 : t2 is not null ? 3 : t1 is not null ? 2 : 1;
         int[][] strides = new int[operands][];
         int[] bases = new int[4];
@@ -71,15 +71,28 @@ internal static class Strided
     }
 
     /// <summary>
-    /// The common small case without any allocation: every operand is dense in y's shape or a single broadcast
-    /// element (all strides 0), so the whole loop is one row.
+    /// The common case without the general walk's tables: every operand is dense in y's shape or a single broadcast
+    /// element (all strides 0), so the whole loop is one row — run here when small, else cut into one chunk per core
+    /// (the only allocation is that loop's closure).
     /// </summary>
     private static bool TrySingleRow<TAction>(int[] shape, Tensor t0, Tensor? t1, Tensor? t2, Tensor? t3, int numel, TAction action)
         where TAction : struct, IRowAction
     {
         if (!RowStride(shape, t0, out int s0) || !RowStride(shape, t1, out int s1) || !RowStride(shape, t2, out int s2) || !RowStride(shape, t3, out int s3))
             return false;
-        action.Row(numel, t0.Offset, s0, t1?.Offset ?? 0, s1, t2?.Offset ?? 0, s2, t3?.Offset ?? 0, s3);
+        int o0 = t0.Offset, o1 = t1?.Offset ?? 0, o2 = t2?.Offset ?? 0, o3 = t3?.Offset ?? 0;
+        int chunks = numel >= ParallelThreshold ? Environment.ProcessorCount : 1;
+        if (chunks == 1)
+        {
+            action.Row(numel, o0, s0, o1, s1, o2, s2, o3, s3);
+            return true;
+        }
+        int per = (numel + chunks - 1) / chunks;
+        CpuParallel.For(chunks, c =>
+        {
+            int start = c * per, n = Math.Min(per, numel - start);
+            if (n > 0) action.Row(n, o0 + start * s0, s0, o1 + start * s1, s1, o2 + start * s2, s2, o3 + start * s3, s3);
+        });
         return true;
     }
 
