@@ -188,6 +188,32 @@ public class AutogradTests
         Assert.Null(grads[1]);
     }
 
+    /// <summary>A backward pass started inside another (here from a hook) runs on its own walk state: the engine
+    /// keeps one set of collections per thread for reuse, and the inner pass must not share the outer one's.</summary>
+    [Fact]
+    public void BackwardInsideAHookAndRepeatedPassesAgree()
+    {
+        var x = Leaf(1, 2);
+        var y = Leaf(3, 4);
+        var h = x * x;
+        var z = (y * y * y).Sum();
+        Tensor? inner = null;
+        h.RegisterHook(g =>
+        {
+            inner = Autograd.Grad([z], [y])[0];
+            return g;
+        });
+        (h * 3.0).Sum().Backward();
+        Assert.Equal([6.0, 12], x.Grad!.ToArray<double>());
+        Assert.Equal([27.0, 48], inner!.ToArray<double>());
+        for (int pass = 0; pass < 3; pass++)
+        {
+            x.ZeroGrad();
+            (x * x * 2.0).Sum().Backward();
+            Assert.Equal([4.0, 8], x.Grad!.ToArray<double>());
+        }
+    }
+
     [Fact]
     public void HookSeesAndReplacesGradient()
     {

@@ -7,29 +7,69 @@ namespace AutoGradNet;
 /// </summary>
 internal static class Engine
 {
+    /// <summary>
+    /// The graph walk's collections, kept per thread between passes (cleared, capacity kept) so a training step's
+    /// backward does not rebuild a dozen hash tables; a pass started while one runs (a hook or a backward formula
+    /// calling backward) gets fresh ones.
+    /// </summary>
+    private sealed class PassState
+    {
+        public readonly Dictionary<Node, Tensor> Buffers = new(ReferenceEqualityComparer.Instance);
+        public readonly HashSet<Tensor> Owned = new(ReferenceEqualityComparer.Instance);
+        public readonly List<Node> Roots = [];
+        public readonly PriorityQueue<Node, long> Ready = new();
+        public readonly HashSet<Node> Enqueued = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Node, int> Dependencies = new(ReferenceEqualityComparer.Instance);
+        public readonly HashSet<Node> Visited = new(ReferenceEqualityComparer.Instance);
+        public readonly List<Node> Order = [];
+        public readonly Stack<(Node Node, int Child)> Stack = new();
+        public readonly HashSet<Node> Needed = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Drops every reference (nodes, tensors) so nothing stays reachable from the thread.</summary>
+        public void Clear()
+        {
+            Buffers.Clear();
+            Owned.Clear();
+            Roots.Clear();
+            Ready.Clear();
+            Enqueued.Clear();
+            Dependencies.Clear();
+            Visited.Clear();
+            Order.Clear();
+            Stack.Clear();
+            Needed.Clear();
+        }
+    }
+
+    [ThreadStatic] private static PassState? t_idle;
+
     public static Tensor?[]? Run(ReadOnlySpan<Tensor> outputs, ReadOnlySpan<Tensor?> gradOutputs, bool retainGraph,
         bool createGraph, ReadOnlySpan<Tensor> inputs, bool allowUnused, string caller)
     {
         var pass = Profiler.BeginPass();
+        var state = t_idle ?? new PassState();
+        t_idle = null;
         try
         {
-            return RunPass(outputs, gradOutputs, retainGraph, createGraph, inputs, allowUnused, caller);
+            return RunPass(state, outputs, gradOutputs, retainGraph, createGraph, inputs, allowUnused, caller);
         }
         finally
         {
+            state.Clear();
+            t_idle = state;
             Profiler.EndPass(pass);
         }
     }
 
-    private static Tensor?[]? RunPass(ReadOnlySpan<Tensor> outputs, ReadOnlySpan<Tensor?> gradOutputs, bool retainGraph,
+    private static Tensor?[]? RunPass(PassState state, ReadOnlySpan<Tensor> outputs, ReadOnlySpan<Tensor?> gradOutputs, bool retainGraph,
         bool createGraph, ReadOnlySpan<Tensor> inputs, bool allowUnused, string caller)
     {
         if (gradOutputs.Length != outputs.Length)
             throw new ArgumentException($"{caller}: got {outputs.Length} outputs but {gradOutputs.Length} gradients");
 
-        var buffers = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
-        var owned = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var roots = new List<Node>(outputs.Length);
+        var buffers = state.Buffers;
+        var owned = state.Owned;
+        var roots = state.Roots;
         using (GradMode.Set(createGraph))
         {
             for (int i = 0; i < outputs.Length; i++)
@@ -75,11 +115,11 @@ internal static class Engine
             }
         }
 
-        var dependencies = CountDependencies(roots, targets, out var needed);
+        var dependencies = CountDependencies(state, roots, targets, out var needed);
         var captured = targets is null ? null : new Tensor?[inputs.Length];
-        var ready = new PriorityQueue<Node, long>();
+        var ready = state.Ready;
         // Roots that are descendants of other roots wait for their dependencies like any node.
-        var enqueued = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+        var enqueued = state.Enqueued;
         foreach (var root in roots)
             if (dependencies.GetValueOrDefault(root) == 0 && needed.Contains(root) && enqueued.Add(root))
                 ready.Enqueue(root, -root.Sequence);
@@ -240,12 +280,12 @@ internal static class Engine
     /// Number of edges into each reachable node, and the set of nodes whose execution matters: all reachable
     /// nodes, or with <paramref name="targets"/> only those from which a target can be reached.
     /// </summary>
-    private static Dictionary<Node, int> CountDependencies(List<Node> roots, Dictionary<Node, int>? targets, out HashSet<Node> needed)
+    private static Dictionary<Node, int> CountDependencies(PassState state, List<Node> roots, Dictionary<Node, int>? targets, out HashSet<Node> needed)
     {
-        var deps = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
-        var visited = new HashSet<Node>(ReferenceEqualityComparer.Instance);
-        var order = new List<Node>();
-        var stack = new Stack<(Node node, int child)>();
+        var deps = state.Dependencies;
+        var visited = state.Visited;
+        var order = state.Order;
+        var stack = state.Stack;
         foreach (var root in roots)
         {
             if (!visited.Add(root)) continue;
@@ -265,7 +305,7 @@ internal static class Engine
             }
         }
 
-        needed = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+        needed = state.Needed;
         foreach (var node in order)
         {
             bool need = targets is null || targets.ContainsKey(node);
