@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text.Json;
 using AutoGradNet.Examples.FashionMnist;
 using AutoGradNet.Nn;
@@ -32,37 +31,11 @@ public sealed class FashionMnistDeviceTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
     }
 
-    private static byte[] Idx(int magic, int[] dims, byte[] data)
-    {
-        var bytes = new byte[4 + 4 * dims.Length + data.Length];
-        BinaryPrimitives.WriteInt32BigEndian(bytes, magic);
-        for (int d = 0; d < dims.Length; d++) BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * d), dims[d]);
-        data.CopyTo(bytes, 4 + 4 * dims.Length);
-        return bytes;
-    }
-
-    /// <summary>Raw IDX files in Fashion-MNIST's layout: image i has label i mod 10 and a bright block at a place set by the label.</summary>
+    /// <summary>The learnable Fashion-MNIST-layout files of the core end-to-end test, in a fresh folder.</summary>
     private string WriteDataset(int train, int test)
     {
         string dir = Path.Combine(_root, "data");
-        Directory.CreateDirectory(dir);
-        var random = new Random(7);
-        foreach (var (prefix, count) in new[] { ("train", train), ("t10k", test) })
-        {
-            var pixels = new byte[count * 784];
-            var labels = new byte[count];
-            for (int i = 0; i < count; i++)
-            {
-                int label = i % 10;
-                labels[i] = (byte)label;
-                for (int p = 0; p < 784; p++) pixels[i * 784 + p] = (byte)random.Next(0, 60);
-                int row = label / 5 * 12 + 4, col = label % 5 * 5 + 2;
-                for (int r = row; r < row + 6; r++)
-                    for (int c = col; c < col + 4; c++) pixels[i * 784 + r * 28 + c] = 250;
-            }
-            File.WriteAllBytes(Path.Combine(dir, $"{prefix}-images-idx3-ubyte"), Idx(0x803, [count, 28, 28], pixels));
-            File.WriteAllBytes(Path.Combine(dir, $"{prefix}-labels-idx1-ubyte"), Idx(0x801, [count], labels));
-        }
+        AutoGradNet.Tests.Shared.FashionMnistFiles.WriteLearnable(dir, train, test);
         return dir;
     }
 

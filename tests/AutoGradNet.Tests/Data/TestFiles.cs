@@ -25,12 +25,7 @@ internal sealed class TempDir : IDisposable
         return path;
     }
 
-    public static byte[] Gzip(byte[] bytes)
-    {
-        using var ms = new MemoryStream();
-        using (var gz = new GZipStream(ms, CompressionLevel.Fastest)) gz.Write(bytes);
-        return ms.ToArray();
-    }
+    public static byte[] Gzip(byte[] bytes) => Shared.FashionMnistFiles.Gzip(bytes);
 
     public void Dispose()
     {
@@ -41,14 +36,7 @@ internal sealed class TempDir : IDisposable
 /// <summary>Builds IDX and CIFAR file contents byte by byte (independently of the readers).</summary>
 internal static class Files
 {
-    public static byte[] Idx(int magic, int[] dims, byte[] data)
-    {
-        var bytes = new byte[4 + 4 * dims.Length + data.Length];
-        BinaryPrimitives.WriteInt32BigEndian(bytes, magic);
-        for (int d = 0; d < dims.Length; d++) BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * d), dims[d]);
-        data.CopyTo(bytes, 4 + 4 * dims.Length);
-        return bytes;
-    }
+    public static byte[] Idx(int magic, int[] dims, byte[] data) => Shared.FashionMnistFiles.Idx(magic, dims, data);
 
     /// <summary>An IDX image file of <paramref name="count"/> images; pixel (i, r, c) = (i·31 + r·rows… ) mod 256 (<see cref="Pixel"/>).</summary>
     public static byte[] Images(int count, int rows, int cols)

@@ -10,28 +10,6 @@ namespace AutoGradNet.Tests.MainJob;
 [Collection(nameof(MemoryCollection))]
 public class FashionMnistEndToEndTests
 {
-    /// <summary>Writes a learnable 10-class problem in Fashion-MNIST's file layout: class k has a bright block at position k.</summary>
-    private static void WriteGeneratedDataset(TempDir dir, int train, int test)
-    {
-        var random = new Random(7);
-        foreach (var (prefix, count) in new[] { ("train", train), ("t10k", test) })
-        {
-            var pixels = new byte[count * 28 * 28];
-            var labels = new byte[count];
-            for (int i = 0; i < count; i++)
-            {
-                int label = i % 10;
-                labels[i] = (byte)label;
-                for (int p = 0; p < 784; p++) pixels[i * 784 + p] = (byte)random.Next(0, 60);
-                int row = label / 5 * 12 + 4, col = label % 5 * 5 + 2;
-                for (int r = row; r < row + 6; r++)
-                    for (int c = col; c < col + 4; c++) pixels[i * 784 + r * 28 + c] = 250;
-            }
-            dir.Write($"{prefix}-images-idx3-ubyte.gz", Files.Idx(0x803, [count, 28, 28], pixels), gzip: true);
-            dir.Write($"{prefix}-labels-idx1-ubyte", Files.Idx(0x801, [count], labels));
-        }
-    }
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -40,7 +18,7 @@ public class FashionMnistEndToEndTests
         using var data = new TempDir();
         using var output = new TempDir();
         bool real = !generated && AutoGradNet.Data.FashionMnist.IsInstalled();
-        if (!real) WriteGeneratedDataset(data, train: 640, test: 200);
+        if (!real) Shared.FashionMnistFiles.WriteLearnable(data.Path, train: 640, test: 200);
         var options = new Options
         {
             DataDirectory = real ? AutoGradNet.Data.FashionMnist.DefaultDirectory : data.Path,
