@@ -362,8 +362,7 @@ internal static unsafe class Gemm
                 for (int pc = 0; pc < k; pc += kcMax)
                 {
                     int kc = Math.Min(kcMax, k - pc);
-                    if (transB) PackBTransposed(b.At(jc, pc), kc, nc, packB);
-                    else PackBNormal(b.At(pc, jc), kc, nc, packB);
+                    PackB(transB, transB ? b.At(jc, pc) : b.At(pc, jc), kc, nc, packB);
                     bool load = accumulate || pc > 0;
                     for (int ic = 0; ic < m; ic += MC)
                     {
@@ -554,21 +553,27 @@ internal static unsafe class Gemm
             }
         }
 
+        /// <summary>Packs the kc×nc slab of op(B) starting at <paramref name="s"/>'s origin into NR-wide
+        /// micro-panels, by the packer for its layout (stored untransposed or transposed, dense or indexed).</summary>
+        private static void PackB(bool transB, Source s, int kc, int nc, T* dst)
+        {
+            if (s.Indexed)
+            {
+                if (transB) PackBTransposedIndexed(s, kc, nc, dst);
+                else PackBNormalIndexed(s, kc, nc, dst);
+            }
+            else if (transB) PackBTransposed(s.Ptr, s.Ld, kc, nc, dst);
+            else PackBNormal(s.Ptr, s.Ld, kc, nc, dst);
+        }
+
         /// <summary>
         /// Packs op(B) for B stored untransposed (B(p,j) = b[p*ldb + j]) into NR-column micro-panels: panel q holds,
         /// for each p in order, the NR values B(p, q*NR..) — two vector loads per k step in the kernel. Columns
         /// past <paramref name="nc"/> are zero. As in <see cref="PackATransposed"/>, 8 source rows are handled at
         /// a time so the source and destination lines in flight stay in L1.
         /// </summary>
-        private static void PackBNormal(Source s, int kc, int nc, T* dst)
+        private static void PackBNormal(T* b, nint ldb, int kc, int nc, T* dst)
         {
-            if (s.Indexed)
-            {
-                PackBNormalIndexed(s, kc, nc, dst);
-                return;
-            }
-            T* b = s.Ptr;
-            nint ldb = s.Ld;
             const int Rows = 8;
             int full = nc / NR * NR;
             for (int p0 = 0; p0 < kc; p0 += Rows)
@@ -714,15 +719,8 @@ internal static unsafe class Gemm
         /// <summary>Packs op(B) for B stored transposed (B(p,j) = b[j*ldb + p]) into the layout of
         /// <see cref="PackBNormal"/>. Each of the NR source rows is read sequentially; full panels transpose
         /// W×W blocks in registers so the packed rows are written with whole-vector stores.</summary>
-        private static void PackBTransposed(Source s, int kc, int nc, T* dst)
+        private static void PackBTransposed(T* b, nint ldb, int kc, int nc, T* dst)
         {
-            if (s.Indexed)
-            {
-                PackBTransposedIndexed(s, kc, nc, dst);
-                return;
-            }
-            T* b = s.Ptr;
-            nint ldb = s.Ld;
             for (int jr = 0; jr < nc; jr += NR, dst += NR * kc)
             {
                 int nr = Math.Min(NR, nc - jr);
