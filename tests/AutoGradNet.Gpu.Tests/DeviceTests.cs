@@ -39,7 +39,7 @@ public class DeviceTests
         var x = Tensor.Randn([3, 4], DType.Float64, new Generator(1)).RequiresGrad_();
         var onDevice = x.To(Sim.Device);
         Assert.Equal(Sim.Device, onDevice.Device);
-        Assert.Contains("device='ilgpu-cpu'", onDevice.ToString());
+        Assert.Contains($"device='{Sim.Device.Name}'", onDevice.ToString());
         Assert.Same(onDevice, onDevice.To(Sim.Device));
         var y = onDevice.Tanh().Sum();
         y.Backward();
@@ -56,9 +56,9 @@ public class DeviceTests
         var e = Assert.Throws<InvalidOperationException>(() => a.Add(b));
         Assert.Contains("different devices", e.Message);
         Assert.Contains("cpu", e.Message);
-        Assert.Contains("ilgpu-cpu", e.Message);
+        Assert.Contains(Sim.Device.Name, e.Message);
         var m = Assert.Throws<InvalidOperationException>(() => b.Matmul(a.T));
-        Assert.Contains("ilgpu-cpu", m.Message);
+        Assert.Contains(Sim.Device.Name, m.Message);
         Assert.Contains("cpu (shape", m.Message);
     }
 

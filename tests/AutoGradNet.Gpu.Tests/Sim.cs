@@ -6,16 +6,45 @@ using AutoGradNet.Backends.Cpu;
 
 namespace AutoGradNet.Gpu.Tests;
 
-/// <summary>The CPU-simulator device, and comparisons of its results with the CPU backend's.</summary>
+/// <summary>
+/// The GPU device under test (ILGPU's CPU simulator unless <see cref="DeviceVariable"/> names a CUDA GPU), and
+/// comparisons of its results with the CPU backend's.
+/// </summary>
 internal static class Sim
 {
-    public static Device Device => GpuDevices.CpuSimulator();
+    /// <summary>
+    /// The environment variable that moves every test written against <see cref="Device"/> (the backend, op,
+    /// convolution and training agreement tests among them) from the simulator to a real GPU: <c>cuda</c> (GPU 0) or
+    /// <c>cuda:N</c>. Unset, empty or <c>sim</c>: the simulator. Tests that name the simulator itself stay on it.
+    /// </summary>
+    public const string DeviceVariable = "AUTOGRADNET_TEST_DEVICE";
+
+    private static readonly string s_requested = (Environment.GetEnvironmentVariable(DeviceVariable) ?? "").Trim().ToLowerInvariant();
+
+    private static readonly Lazy<Device> s_requestedDevice = new(ResolveRequested);
+
+    /// <summary>True when the tests run on the simulator (the default), false when <see cref="DeviceVariable"/> names a GPU.</summary>
+    public static bool OnSimulator => s_requested is "" or "sim";
+
+    /// <summary>The device under test.</summary>
+    /// <exception cref="InvalidOperationException"><see cref="DeviceVariable"/> names a device that is not present, or is malformed.</exception>
+    public static Device Device => OnSimulator ? GpuDevices.CpuSimulator() : s_requestedDevice.Value;
+
+    private static Device ResolveRequested()
+    {
+        int index = s_requested == "cuda" ? 0
+            : s_requested.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(s_requested.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n
+            : throw new InvalidOperationException($"{DeviceVariable}='{s_requested}': expected cuda, cuda:N or sim");
+        if (index >= GpuDevices.CudaDeviceCount)
+            throw new InvalidOperationException($"{DeviceVariable}={s_requested}: no such CUDA device (ILGPU saw: {GpuDevices.CudaDescription}); unset it to test on the simulator");
+        return GpuDevices.Cuda(index);
+    }
 
     internal static GpuBackend Backend => (GpuBackend)Device.Backend;
 
     internal static IBackend Cpu => CpuBackend.Instance;
 
-    /// <summary>A copy of a CPU tensor on the simulator.</summary>
+    /// <summary>A copy of a CPU tensor on the device under test.</summary>
     public static Tensor G(Tensor cpu) => cpu.To(Device);
 
     /// <summary>Random values of the given dtype (normal floats, small integers, or random bools), on the CPU.</summary>
