@@ -36,6 +36,24 @@ public class CpuParallelTests
         Assert.Equal(4, after);
     }
 
+    /// <summary>A loop nested in an iteration runs serially on its thread; it keeps the same contract.</summary>
+    [Fact]
+    public void SerialLoopAlsoFinishesEveryIterationBeforeRethrowing()
+    {
+        int finished = 0;
+        var error = Assert.Throws<InvalidOperationException>(() => CpuParallel.For(2, outer =>
+        {
+            if (outer == 0)
+                CpuParallel.For(8, i =>
+                {
+                    if (i == 2) throw new InvalidOperationException("iteration 2");
+                    Interlocked.Increment(ref finished);
+                });
+        }));
+        Assert.Equal("iteration 2", error.Message);
+        Assert.Equal(7, finished);
+    }
+
     [Fact]
     public async Task NestedAndConcurrentLoopsComplete()
     {

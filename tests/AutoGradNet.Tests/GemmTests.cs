@@ -100,12 +100,32 @@ public class GemmTests
     [InlineData(14, true)]
     [InlineData(14, false)]
     [InlineData(28, true)]
+    [InlineData(16, false)]
+    [InlineData(32, false)]
+    [InlineData(48, false)]
+    [InlineData(32, true)]
     public void IndexedBWithRowShapedColumnsMatchesNaiveReference(int width, bool transB)
     {
         var random = new Random(width);
         foreach (int step in new[] { 1, 2 })
             foreach (var (m, n, k) in new[] { (20, 196, 50), (7, 45, 33), (50, 64, 100) })
                 CheckIndexed(random, false, transB, batch: 2, m, n, k, accumulate: false, sharedC: transB, runWidth: width, runStep: step);
+    }
+
+    /// <summary>Unit-stride rows of 16, 32 and 48 offsets make micro-panels whose two vector-wide halves are runs, which
+    /// the kernel reads in place instead of packing (for float and double, with AVX-512 or AVX2 registers); mixed with
+    /// packed panels (a row boundary inside a half, ragged last columns), over several k slabs (k > KC, so C is
+    /// reloaded), several row blocks (m > MC), accumulating or not, one shared C or one per item.</summary>
+    [Theory]
+    [InlineData(16)]
+    [InlineData(32)]
+    [InlineData(48)]
+    public void IndexedBReadInPlaceMatchesNaiveReference(int width)
+    {
+        var random = new Random(100 + width);
+        foreach (var (m, n, k) in new[] { (150, 96, 300), (13, 100, 600), (64, 160, 40) })
+            foreach (bool accumulate in new[] { false, true })
+                CheckIndexed(random, false, false, batch: 2, m, n, k, accumulate, sharedC: !accumulate && m < 100, runWidth: width);
     }
 
     [Fact]

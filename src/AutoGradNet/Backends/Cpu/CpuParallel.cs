@@ -26,7 +26,7 @@ internal static class CpuParallel
         if (count <= 0) return;
         if (count == 1 || t_inside || Environment.ProcessorCount < 2 || !Monitor.TryEnter(s_gate))
         {
-            for (int i = 0; i < count; i++) body(i);
+            RunSerially(count, body);
             return;
         }
         try
@@ -37,6 +37,26 @@ internal static class CpuParallel
         {
             Monitor.Exit(s_gate);
         }
+    }
+
+    /// <summary>The loop on the calling thread alone, with the team's contract: every iteration runs, and the first
+    /// exception is rethrown after the last one (a serial run used to stop at the first exception, so a loop that
+    /// found the team busy behaved differently from one that got it).</summary>
+    private static void RunSerially(int count, Action<int> body)
+    {
+        ExceptionDispatchInfo? error = null;
+        for (int i = 0; i < count; i++)
+        {
+            try
+            {
+                body(i);
+            }
+            catch (Exception e)
+            {
+                error ??= ExceptionDispatchInfo.Capture(e);
+            }
+        }
+        error?.Throw();
     }
 
     /// <summary>Worker threads that wait for a loop, take iterations until none are left, and report back.</summary>

@@ -61,11 +61,22 @@ internal static unsafe class Gemm
         /// AVX-512VL measured the same on Zen 4, for matmul and for convolutions, so there is one kernel.)</summary>
         private const int MR = 6;
 
-        /// <summary>Elements per ymm register: 8 floats or 4 doubles.</summary>
+        /// <summary>Elements per ymm register: 8 floats or 4 doubles. The packing routines work in pieces of W.</summary>
         private static int W => Vector256<T>.Count;
 
-        /// <summary>Micro-tile columns (two ymm registers): 16 floats or 8 doubles.</summary>
-        private static int NR => 2 * Vector256<T>.Count;
+        /// <summary>
+        /// Whether the micro-kernel uses zmm registers (AVX-512): Zen 5 runs two 512-bit FMAs per cycle, so a 6×2-zmm
+        /// tile does twice the work of the 6×2-ymm one per instruction (measured on the 2-core Zen 5 box: 212 against
+        /// 105 GFLOP/s per core with the panels in L1); on Zen 4, which splits zmm operations in two, it issues half
+        /// the instructions for the same FLOPs. A JIT-time constant.
+        /// </summary>
+        private static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+
+        /// <summary>Elements per micro-kernel vector: a zmm (16 floats, 8 doubles) or a ymm (8, 4) register.</summary>
+        private static int KW => Wide ? Vector512<T>.Count : Vector256<T>.Count;
+
+        /// <summary>Micro-tile columns (two micro-kernel vectors): 32 or 16 floats, 16 or 8 doubles.</summary>
+        private static int NR => 2 * KW;
 
         /// <summary>
         /// Depth of a packed slab. A KC×NR micro-panel of B (16 KiB for both types at KC=256) stays resident in
@@ -362,7 +373,11 @@ internal static unsafe class Gemm
                 for (int pc = 0; pc < k; pc += kcMax)
                 {
                     int kc = Math.Min(kcMax, k - pc);
-                    PackB(transB, transB ? b.At(jc, pc) : b.At(pc, jc), kc, nc, packB);
+                    var slab = transB ? b.At(jc, pc) : b.At(pc, jc);
+                    PackB(transB, slab, kc, nc, packB);
+                    // An indexed B read untransposed is used in place wherever a micro-panel's columns are two runs of
+                    // consecutive offsets (PackB skipped those panels); a dense or transposed B is always packed.
+                    var direct = slab.Indexed && !transB ? slab : default;
                     bool load = accumulate || pc > 0;
                     for (int ic = 0; ic < m; ic += MC)
                     {
@@ -371,7 +386,7 @@ internal static unsafe class Gemm
                         if (wholeA != null) blockA = wholeA + (nint)pc * mPad + (nint)ic * kc;
                         else if (transA) PackATransposed(a + pc * lda + ic, lda, mc, kc, packA);
                         else PackANormal(a + ic * lda + pc, lda, mc, kc, packA);
-                        MacroKernel(mc, nc, kc, blockA, packB, c + ic * ldc + jc, ldc, load);
+                        MacroKernel(mc, nc, kc, blockA, packB, c + ic * ldc + jc, ldc, load, direct);
                     }
                 }
             }
@@ -608,8 +623,10 @@ internal static unsafe class Gemm
         {
             int full = nc / NR * NR;
             // Group-major: each W-wide column group is packed down all kc rows with its kind of read decided once.
+            // Panels the micro-kernel reads in place (DirectPanel) are not packed at all.
             for (int j = 0; j < full; j += W)
-                new ColumnGroup(s.Cols + j).PackRows(s.Ptr, s.Rows, kc, dst + j / NR * NR * kc + j % NR);
+                if (!DirectPanel(s.Cols + j / NR * NR))
+                    new ColumnGroup(s.Cols + j).PackRows(s.Ptr, s.Rows, kc, dst + j / NR * NR * kc + j % NR);
             if (full < nc)
             {
                 for (int p = 0; p < kc; p++)
@@ -852,13 +869,25 @@ internal static unsafe class Gemm
         /// <summary>Runs the micro-kernel over every MR×NR tile of an mc×nc block of C. The B micro-panel is the
         /// outer loop so it stays in L1 while the A micro-panels stream from L2. Partial edge tiles are computed
         /// into a scratch tile and only their valid part is merged into C.</summary>
-        private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, bool load)
+        private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, bool load, Source direct)
         {
             T* tile = stackalloc T[MR * NR];
             for (int jr = 0; jr < nc; jr += NR)
             {
                 int nr = Math.Min(NR, nc - jr);
                 T* bPanel = packB + jr * kc;
+                if (nr == NR && direct.Indexed && DirectPanel(direct.Cols + jr))
+                {
+                    // The panel's two vector-wide column groups are runs in the stored matrix: read B where it lies.
+                    T* b0 = direct.Ptr + direct.Cols[jr], b1 = direct.Ptr + direct.Cols[jr + KW];
+                    for (int ir = 0; ir < mc; ir += MR)
+                    {
+                        int mr = Math.Min(MR, mc - ir);
+                        if (Wide) MicroKernel<InPlacePanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, packA + ir * kc, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
+                        else MicroKernel<InPlacePanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, packA + ir * kc, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
+                    }
+                    continue;
+                }
                 for (int ir = 0; ir < mc; ir += MR)
                 {
                     int mr = Math.Min(MR, mc - ir);
@@ -871,7 +900,7 @@ internal static unsafe class Gemm
                     }
                     else
                     {
-                        MicroKernel(kc, aPanel, bPanel, tile, NR, false, mr, narrow: nr <= W);
+                        MicroKernel(kc, aPanel, bPanel, tile, NR, false, mr, narrow: nr <= KW);
                         for (int i = 0; i < mr; i++)
                             for (int j = 0; j < nr; j++)
                                 cTile[i * ldc + j] = load ? cTile[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
@@ -882,30 +911,40 @@ internal static unsafe class Gemm
 
         /// <summary>
         /// C tile (MR×NR) = Σ_p packA[p] ⊗ packB[p] (+ C when <paramref name="load"/>), for the first
-        /// <paramref name="rows"/> rows; with <paramref name="narrow"/>, only the first W columns are computed (the
+        /// <paramref name="rows"/> rows; with <paramref name="narrow"/>, only the first KW columns are computed (the
         /// rest of the tile is left as it was). Tiles with only 1–2 or 3–4 valid rows (the last row panel when M is
-        /// not a multiple of 6: M = 20, 50, 64, 128, … all end that way) or at most W valid columns run a kernel
+        /// not a multiple of 6: M = 20, 50, 64, 128, … all end that way) or at most KW valid columns run a kernel
         /// that issues only the FMAs of those rows and columns, instead of computing a full tile and discarding part.
         /// </summary>
         private static void MicroKernel(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows, bool narrow = false)
+        {
+            if (Wide) MicroKernel<PackedPanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, a, new(b), c, ldc, load, rows, narrow);
+            else MicroKernel<PackedPanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, a, new(b), c, ldc, load, rows, narrow);
+        }
+
+        /// <summary>Picks the trimmed kernel for <paramref name="rows"/> and <paramref name="narrow"/>, for any B
+        /// micro-panel and vector width.</summary>
+        private static void MicroKernel<TB, TV, TO>(int kc, T* a, TB b, T* c, nint ldc, bool load, int rows, bool narrow = false)
+            where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
         {
             // Ask for the C tile now so its lines arrive while the k loop runs (a C block can sit in L3 or DRAM).
             for (int i = 0; i < rows; i++)
             {
                 Sse.Prefetch0(c + i * ldc);
+                Sse.Prefetch0(c + i * ldc + KW);
                 Sse.Prefetch0(c + i * ldc + NR - 1);
             }
             if (narrow)
             {
-                if (rows <= 2) MicroKernel<Two, One>(kc, a, b, c, ldc, load, rows);
-                else if (rows <= 4) MicroKernel<Four, One>(kc, a, b, c, ldc, load, rows);
-                else MicroKernel<Six, One>(kc, a, b, c, ldc, load, rows);
+                if (rows <= 2) MicroKernel<Two, One, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 4) MicroKernel<Four, One, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Six, One, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
             }
             else
             {
-                if (rows <= 2) MicroKernel<Two, Two>(kc, a, b, c, ldc, load, rows);
-                else if (rows <= 4) MicroKernel<Four, Two>(kc, a, b, c, ldc, load, rows);
-                else MicroKernel<Six, Two>(kc, a, b, c, ldc, load, rows);
+                if (rows <= 2) MicroKernel<Two, Two, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 4) MicroKernel<Four, Two, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Six, Two, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
             }
         }
 
@@ -924,64 +963,150 @@ internal static unsafe class Gemm
 
         private readonly struct Six : ICount { public static int Count => 6; }
 
+        /// <summary>The micro-kernel's vector operations on TV (Vector256 or Vector512 of T), as static members of a
+        /// struct type parameter: the kernel is written once and compiled for each register width.</summary>
+        private interface IVector<TV> where TV : struct
+        {
+            static abstract int Count { get; }
+            static abstract TV Load(T* p);
+            static abstract void Store(TV v, T* p);
+            static abstract TV Broadcast(T x);
+            static abstract TV Add(TV x, TV y);
+
+            /// <summary>x·y + acc, fused.</summary>
+            static abstract TV MulAdd(TV x, TV y, TV acc);
+        }
+
+        private readonly struct V256 : IVector<Vector256<T>>
+        {
+            public static int Count => Vector256<T>.Count;
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, T* p) => Vector256.Store(v, p);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T x) => Vector256.Create(x);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> x, Vector256<T> y) => x + y;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static Vector256<T> MulAdd(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
+            {
+                if (typeof(T) == typeof(float))
+                    return Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+                return Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+            }
+        }
+
+        private readonly struct V512 : IVector<Vector512<T>>
+        {
+            public static int Count => Vector512<T>.Count;
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, T* p) => Vector512.Store(v, p);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T x) => Vector512.Create(x);
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> x, Vector512<T> y) => x + y;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static Vector512<T> MulAdd(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
+            {
+                if (typeof(T) == typeof(float))
+                    return Avx512F.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+                return Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+            }
+        }
+
+        /// <summary>Where the micro-kernel reads its two B vectors of each k step; a struct type parameter, so each
+        /// kind compiles to its own inner loop.</summary>
+        private interface IPanel<TV> where TV : struct
+        {
+            /// <summary>Vector <paramref name="v"/> (0 or 1) of the current k step.</summary>
+            TV Load(int v);
+
+            /// <summary>Moves to the next k step.</summary>
+            void Next();
+        }
+
+        /// <summary>A packed micro-panel: NR consecutive values per k step.</summary>
+        private struct PackedPanel<TV, TO>(T* b) : IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+        {
+            private T* _b = b;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public readonly TV Load(int v) => TO.Load(_b + v * TO.Count);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public void Next() => _b += 2 * TO.Count;
+        }
+
+        /// <summary>
+        /// An indexed B read in place: k step p's two vectors start at <c>rows[p]</c> past two column pointers, each
+        /// the start of a run of KW consecutive offsets (<see cref="DirectPanel"/>). For a unit-stride convolution
+        /// whose output rows are whole vectors this skips packing the im2col operand: the kernel loads the padded
+        /// input itself, and the KC-deep slab of it that one column panel touches stays in L1 across the row panels.
+        /// </summary>
+        private struct InPlacePanel<TV, TO>(T* b0, T* b1, int* rows) : IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+        {
+            private int* _rows = rows;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public readonly TV Load(int v) => TO.Load((v == 0 ? b0 : b1) + *_rows);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public void Next() => _rows++;
+        }
+
+        /// <summary>Whether the NR columns at <paramref name="cols"/> are two runs of KW consecutive offsets, so
+        /// an <see cref="InPlacePanel{TV, TO}"/> can read them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool DirectPanel(int* cols) => cols[KW - 1] - cols[0] == KW - 1 && cols[NR - 1] - cols[KW] == KW - 1;
+
         /// <summary>
         /// The register-blocked kernel for R.Count ≤ MR rows and V.Count ≤ 2 vectors of columns. Each k step loads
         /// V B vectors, broadcasts R A values, and issues R·V independent FMAs — at 6×2, 12 chains, enough to cover
         /// the FMA latency (4 cycles × 2 pipes). Accumulators start at zero and C is added once at the end, so the
-        /// inner loop is identical for the overwrite and accumulate cases. The packed panels are MR and NR wide
-        /// whatever R and V are.
+        /// inner loop is identical for the overwrite and accumulate cases. The packed A panel is MR wide whatever
+        /// R is.
         /// </summary>
-        private static void MicroKernel<R, V>(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows)
-            where R : struct, ICount where V : struct, ICount
+        private static void MicroKernel<R, V, TB, TV, TO>(int kc, T* a, TB b, T* c, nint ldc, bool load, int rows)
+            where R : struct, ICount where V : struct, ICount where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
         {
-            Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-            Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-            for (int p = 0; p < kc; p++, a += MR, b += 2 * Vector256<T>.Count)
+            TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            for (int p = 0; p < kc; p++, a += MR, b.Next())
             {
-                Vector256<T> b0 = Vector256.Load(b), b1 = V.Count > 1 ? Vector256.Load(b + Vector256<T>.Count) : default;
-                Vector256<T> av = Vector256.Create(a[0]);
-                c00 = MulAdd(av, b0, c00); if (V.Count > 1) c01 = MulAdd(av, b1, c01);
-                av = Vector256.Create(a[1]);
-                c10 = MulAdd(av, b0, c10); if (V.Count > 1) c11 = MulAdd(av, b1, c11);
+                TV b0 = b.Load(0), b1 = V.Count > 1 ? b.Load(1) : default;
+                TV av = TO.Broadcast(a[0]);
+                c00 = TO.MulAdd(av, b0, c00); if (V.Count > 1) c01 = TO.MulAdd(av, b1, c01);
+                av = TO.Broadcast(a[1]);
+                c10 = TO.MulAdd(av, b0, c10); if (V.Count > 1) c11 = TO.MulAdd(av, b1, c11);
                 if (R.Count > 2)
                 {
-                    av = Vector256.Create(a[2]);
-                    c20 = MulAdd(av, b0, c20); if (V.Count > 1) c21 = MulAdd(av, b1, c21);
-                    av = Vector256.Create(a[3]);
-                    c30 = MulAdd(av, b0, c30); if (V.Count > 1) c31 = MulAdd(av, b1, c31);
+                    av = TO.Broadcast(a[2]);
+                    c20 = TO.MulAdd(av, b0, c20); if (V.Count > 1) c21 = TO.MulAdd(av, b1, c21);
+                    av = TO.Broadcast(a[3]);
+                    c30 = TO.MulAdd(av, b0, c30); if (V.Count > 1) c31 = TO.MulAdd(av, b1, c31);
                 }
                 if (R.Count > 4)
                 {
-                    av = Vector256.Create(a[4]);
-                    c40 = MulAdd(av, b0, c40); if (V.Count > 1) c41 = MulAdd(av, b1, c41);
-                    av = Vector256.Create(a[5]);
-                    c50 = MulAdd(av, b0, c50); if (V.Count > 1) c51 = MulAdd(av, b1, c51);
+                    av = TO.Broadcast(a[4]);
+                    c40 = TO.MulAdd(av, b0, c40); if (V.Count > 1) c41 = TO.MulAdd(av, b1, c41);
+                    av = TO.Broadcast(a[5]);
+                    c50 = TO.MulAdd(av, b0, c50); if (V.Count > 1) c51 = TO.MulAdd(av, b1, c51);
                 }
             }
-            StoreRow<V>(c, c00, c01, load);
-            if (rows > 1) StoreRow<V>(c + ldc, c10, c11, load);
-            if (rows > 2) StoreRow<V>(c + 2 * ldc, c20, c21, load);
-            if (rows > 3) StoreRow<V>(c + 3 * ldc, c30, c31, load);
-            if (rows > 4) StoreRow<V>(c + 4 * ldc, c40, c41, load);
-            if (rows > 5) StoreRow<V>(c + 5 * ldc, c50, c51, load);
+            StoreRow<V, TV, TO>(c, c00, c01, load);
+            if (rows > 1) StoreRow<V, TV, TO>(c + ldc, c10, c11, load);
+            if (rows > 2) StoreRow<V, TV, TO>(c + 2 * ldc, c20, c21, load);
+            if (rows > 3) StoreRow<V, TV, TO>(c + 3 * ldc, c30, c31, load);
+            if (rows > 4) StoreRow<V, TV, TO>(c + 4 * ldc, c40, c41, load);
+            if (rows > 5) StoreRow<V, TV, TO>(c + 5 * ldc, c50, c51, load);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void StoreRow<V>(T* c, Vector256<T> v0, Vector256<T> v1, bool load) where V : struct, ICount
+        private static void StoreRow<V, TV, TO>(T* c, TV v0, TV v1, bool load)
+            where V : struct, ICount where TV : struct where TO : struct, IVector<TV>
         {
-            if (load) v0 += Vector256.Load(c);
-            Vector256.Store(v0, c);
+            if (load) v0 = TO.Add(v0, TO.Load(c));
+            TO.Store(v0, c);
             if (V.Count == 1) return;
-            if (load) v1 += Vector256.Load(c + Vector256<T>.Count);
-            Vector256.Store(v1, c + Vector256<T>.Count);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<T> MulAdd(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
-        {
-            if (typeof(T) == typeof(float))
-                return Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-            return Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+            if (load) v1 = TO.Add(v1, TO.Load(c + TO.Count));
+            TO.Store(v1, c + TO.Count);
         }
 
         /// <summary>Portable fallback for CPUs without AVX2/FMA: row-by-row i-p-j loop, so the innermost loop walks
