@@ -51,8 +51,9 @@ libs=/tmp/agn-libs
 rm -rf "$libs" && mkdir -p "$libs"
 {
   # ILGPU asks for "libcuda.so"; a driver-only machine may have just libcuda.so.1.
-  libcuda=$(ldconfig -p 2>/dev/null | awk '/libcuda\.so\.1 .*x86-64/ {print $NF; exit}')
-  [ -z "$libcuda" ] && libcuda=$(ldconfig -p 2>/dev/null | awk '/libcuda\.so\.1 / {print $NF; exit}')
+  ldc=$(command -v ldconfig || echo /sbin/ldconfig)
+  libcuda=$("$ldc" -p 2>/dev/null | awk '/libcuda\.so\.1 .*x86-64/ {print $NF; exit}')
+  [ -z "$libcuda" ] && libcuda=$("$ldc" -p 2>/dev/null | awk '/libcuda\.so\.1 / {print $NF; exit}')
   if [ -z "$libcuda" ]; then
     for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib; do
       [ -e "$d/libcuda.so.1" ] && { libcuda="$d/libcuda.so.1"; break; }
@@ -62,9 +63,21 @@ rm -rf "$libs" && mkdir -p "$libs"
   # cuBLAS: ILGPU.Algorithms 1.5.3 loads libcublas.so.12, .11 or .10. PyTorch's wheels bring one (nvidia-cublas-cu12:
   # site-packages/nvidia/cublas/lib; CUDA 13 builds: nvidia/cu13/lib/libcublas.so.13, linked here as .so.12).
   cublas=""
-  sites=$(python3 -c 'import site, sys; print("\n".join(site.getsitepackages() + [site.getusersitepackages()] + sys.path))' 2>/dev/null | sort -u)
+  sites=$(python3 - <<'PY' 2>/dev/null | sort -u
+import os, site, sys
+paths = [p for p in sys.path if p]
+for f in ("getsitepackages", "getusersitepackages"):
+    try:
+        r = getattr(site, f)()
+        paths += [r] if isinstance(r, str) else list(r)
+    except Exception:
+        pass
+paths.append(os.path.join(sys.prefix, "lib"))
+print("\n".join(paths))
+PY
+)
   for want in libcublas.so.12 libcublas.so.11 libcublas.so.13; do
-    for d in $sites /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
+    for d in $sites ${CONDA_PREFIX:+$CONDA_PREFIX/lib} /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
       [ -d "$d" ] || continue
       cublas=$(find "$d" -maxdepth 5 -name "$want" 2>/dev/null | head -n 1)
       [ -n "$cublas" ] && break 2
@@ -93,6 +106,7 @@ timeout -k 5 "$(cap 60)" "$bin" info 2>&1 | tee "$OUT/info.log"
 order="DeviceTests,BackendAgreementTests,OpAgreementTests,ConvolutionTests,TrainingTests,CudaTests,FashionMnistDeviceTests,*"
 skip="PtxCompilationTests,FashionMnistDeviceTests.TrainsOnTheSimulator"
 t=$(cap 200 150)
+[ "$t" -lt 60 ] && t=60 # the tests come first whatever the budget
 step "tests on the GPU (AUTOGRADNET_TEST_DEVICE=cuda, ${t} s)"
 AUTOGRADNET_TEST_DEVICE=cuda timeout -k 10 "$t" "$bin" tests --run "$order" --skip "$skip" --timeout $((t - 5)) 2>&1 | tee "$OUT/tests.log"
 tests_rc=${PIPESTATUS[0]}
