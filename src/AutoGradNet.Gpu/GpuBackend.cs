@@ -12,7 +12,6 @@ namespace AutoGradNet.Gpu;
 /// </summary>
 internal sealed partial class GpuBackend : IBackend, IDisposable
 {
-    [ThreadStatic] private static Accelerator? t_bound;
     private readonly object _launchLock = new();
     private readonly Context _context;
     private readonly bool _ownsContext;
@@ -59,14 +58,15 @@ internal sealed partial class GpuBackend : IBackend, IDisposable
 
     private AcceleratorStream Stream => Accelerator.DefaultStream;
 
-    /// <summary>Makes the accelerator current on this thread (CUDA contexts are per thread).</summary>
+    /// <summary>
+    /// Makes the accelerator current on this thread (CUDA contexts are per thread). Asks ILGPU which accelerator is
+    /// current rather than remembering the last one bound here: creating or binding any other accelerator on the
+    /// thread (a user's own ILGPU code, a second device) makes that one current, and a remembered binding would then
+    /// launch kernels into the wrong CUDA context ("invalid resource handle", first seen on an H200).
+    /// </summary>
     internal void Bind()
     {
-        if (!ReferenceEquals(t_bound, Accelerator))
-        {
-            Accelerator.Bind();
-            t_bound = Accelerator;
-        }
+        if (!ReferenceEquals(Accelerator.Current, Accelerator)) Accelerator.Bind();
     }
 
     private static int LargestPowerOfTwoAtMost(int n)

@@ -1,3 +1,5 @@
+using ILGPU;
+using ILGPU.Runtime.Cuda;
 using AutoGradNet.Gpu.Kernels;
 using F = AutoGradNet.Functional;
 
@@ -32,13 +34,19 @@ public class CudaTests
     [CudaFact]
     public void EveryKernelLoadsOnTheGpu()
     {
-        // Loading compiles for the device's own architecture and links the module in the driver.
-        var accelerator = ((GpuBackend)Cuda.Backend).Accelerator;
+        // Loading compiles for the device's own architecture and links the module in the driver. A private
+        // accelerator: ILGPU hands out the same loaded kernel for the same method, so disposing kernels loaded on the
+        // device's own accelerator would pull them from under the backend's kernel cache.
+        using var context = Context.Create(builder => builder.Cuda().EnableAlgorithms());
+        using var accelerator = context.GetCudaDevice(0).CreateCudaAccelerator(context);
         foreach (var kernel in KernelCatalog.All())
         {
             if (kernel.ExplicitlyGrouped) accelerator.LoadKernel(kernel.Method).Dispose();
             else accelerator.LoadAutoGroupedKernel(kernel.Method).Dispose();
         }
+        // The device still works after another accelerator was current on this thread.
+        var x = Tensor.Randn([64, 33], DType.Float32, new Generator(10));
+        AssertClose(x.Relu().Sum(0), x.To(Cuda).Relu().Sum(0), 1e-5, "device after a private accelerator");
     }
 
     [CudaFact]

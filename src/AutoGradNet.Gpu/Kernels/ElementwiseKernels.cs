@@ -91,8 +91,16 @@ internal readonly struct F64Element : IElement<double>
 internal readonly struct I64Element : IElement<long>
 {
     public double ToDouble(long value) => value;
-    // NOTE: out-of-range values and NaN saturate (NaN → 0), as .NET's conversion and PTX's cvt.rzi do.
-    public long FromDouble(double value) => (long)value;
+
+    /// <summary>
+    /// .NET's saturating conversion, spelled out: NaN → 0, values past the range → long.MinValue / long.MaxValue.
+    /// A plain cast compiles to a conversion that gives long.MinValue for NaN on the GPU (seen on an H200).
+    /// </summary>
+    public long FromDouble(double value) =>
+        double.IsNaN(value) ? 0
+        : value >= 9223372036854775808.0 ? long.MaxValue
+        : value <= -9223372036854775808.0 ? long.MinValue
+        : (long)value;
 }
 
 /// <summary>bool stored as one byte (0 or 1).</summary>

@@ -37,6 +37,46 @@ public static class Philox
     /// <summary>A uniform double in [0, 1) with 53 random bits, from two words.</summary>
     public static double ToUnitDouble(uint hi, uint lo) => (((ulong)hi << 21) ^ (lo >> 11)) * (1.0 / (1UL << 53));
 
+    /// <summary>
+    /// The value of a random draw from one Philox block (w0..w3): element 2p (<paramref name="second"/> false) or 2p + 1
+    /// of a fill whose block p this is. Written once for both backends, so a seed gives the same tensor on each.
+    /// Uniform: a + (b − a)·u; integer: its floor; Bernoulli: u &lt; a; normal: a + b·z with z from Box–Muller over
+    /// the block's two word pairs. The multiply-adds go through <typeparamref name="TMulAdd"/>, fused on both
+    /// devices: a GPU compiler fuses a·b + c on its own, and the CPU's unfused rounding differed from it in the last
+    /// bit (seen on an H200).
+    /// </summary>
+    internal static double Draw<TMulAdd>(uint w0, uint w1, uint w2, uint w3, bool second, Backends.RandomKind kind, double a, double b)
+        where TMulAdd : struct, IMulAdd
+    {
+        if (kind == Backends.RandomKind.Normal)
+        {
+            double u1 = 1.0 - ToUnitDouble(w0, w1); // (0, 1]: log stays finite
+            double u2 = ToUnitDouble(w2, w3);
+            double radius = Math.Sqrt(-2.0 * Math.Log(u1));
+            double angle = 2 * Math.PI * u2;
+            return default(TMulAdd).Invoke(b, radius * (second ? Math.Sin(angle) : Math.Cos(angle)), a);
+        }
+        double u = second ? ToUnitDouble(w2, w3) : ToUnitDouble(w0, w1);
+        return kind switch
+        {
+            Backends.RandomKind.Uniform => default(TMulAdd).Invoke(b - a, u, a),
+            Backends.RandomKind.Integer => Math.Floor(default(TMulAdd).Invoke(b - a, u, a)),
+            _ => u < a ? 1.0 : 0.0, // Bernoulli
+        };
+    }
+
     /// <summary>A uniform float in [0, 1) with 24 random bits.</summary>
     public static float ToUnitFloat(uint word) => (word >> 8) * (1.0f / (1 << 24));
+}
+
+/// <summary>x·y + z rounded once: how a random draw's multiply-adds are computed on each device.</summary>
+internal interface IMulAdd
+{
+    double Invoke(double x, double y, double z);
+}
+
+/// <summary>The CPU's fused multiply-add (one FMA instruction on x64 and Arm64).</summary>
+internal readonly struct FusedMulAdd : IMulAdd
+{
+    public double Invoke(double x, double y, double z) => Math.FusedMultiplyAdd(x, y, z);
 }

@@ -222,25 +222,11 @@ internal sealed partial class CpuBackend : IBackend
     /// <summary>Values 2p and 2p + 1 of a draw from Philox block counter + p (equal to <see cref="Draw"/> for each).</summary>
     private static (double, double) DrawPair(ulong key, ulong counter, long p, RandomKind kind, double a, double b)
     {
+        if (kind is not (RandomKind.Uniform or RandomKind.Integer or RandomKind.Bernoulli or RandomKind.Normal))
+            throw new ArgumentOutOfRangeException(nameof(kind));
         var (w0, w1, w2, w3) = Philox.Block(key, counter + (ulong)p);
-        if (kind == RandomKind.Normal)
-        {
-            double u1 = 1.0 - Philox.ToUnitDouble(w0, w1);
-            double u2 = Philox.ToUnitDouble(w2, w3);
-            double radius = Math.Sqrt(-2.0 * Math.Log(u1));
-            double angle = 2 * Math.PI * u2;
-            return (a + b * radius * Math.Cos(angle), a + b * radius * Math.Sin(angle));
-        }
-        return (FromUnit(Philox.ToUnitDouble(w0, w1), kind, a, b), FromUnit(Philox.ToUnitDouble(w2, w3), kind, a, b));
+        return (Philox.Draw<FusedMulAdd>(w0, w1, w2, w3, false, kind, a, b), Philox.Draw<FusedMulAdd>(w0, w1, w2, w3, true, kind, a, b));
     }
-
-    private static double FromUnit(double u, RandomKind kind, double a, double b) => kind switch
-    {
-        RandomKind.Uniform => a + (b - a) * u,
-        RandomKind.Integer => Math.Floor(a + (b - a) * u),
-        RandomKind.Bernoulli => u < a ? 1.0 : 0.0,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
 
     /// <summary>Value i of a draw: a pure function of (key, counter, i), the contract the GPU kernels follow too.</summary>
     internal static double Draw(ulong key, ulong counter, long i, RandomKind kind, double a, double b)
