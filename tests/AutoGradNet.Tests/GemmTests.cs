@@ -128,6 +128,69 @@ public class GemmTests
                 CheckIndexed(random, false, false, batch: 2, m, n, k, accumulate, sharedC: !accumulate && m < 100, runWidth: width);
     }
 
+    /// <summary>An indexed A (A(i, p) at rows[i] + cols[p], the way a convolution's weight gradient reads the input as
+    /// taps × positions) is broadcast in place by the micro-kernel: every B layout, ragged row panels (m not a multiple
+    /// of 6), several k slabs and row blocks, one C per item or one shared C summing the batch (split by items or by
+    /// strips), accumulating or not.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IndexedAMatchesNaiveReference(bool transB)
+    {
+        var random = new Random(transB ? 31 : 37);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 17, 5), (27, 64, 300), (13, 70, 31), (300, 40, 600), (576, 130, 64) })
+            foreach (bool accumulate in new[] { false, true })
+                foreach (bool sharedC in new[] { false, true })
+                    CheckIndexedA(random, transB, batch: 3, m, n, k, accumulate, sharedC);
+    }
+
+    private static void CheckIndexedA(Random random, bool transB, int batch, int m, int n, int k, bool accumulate, bool sharedC)
+    {
+        var cols = new int[k];
+        for (int p = 0, at = random.Next(3); p < k; p++, at += random.Next(3) == 0 ? 2 + random.Next(5) : 1) cols[p] = at;
+        int span = cols[^1] + 1;
+        var rows = new int[m];
+        for (int i = 0; i < m; i++) rows[i] = random.Next(0, 3 * span);
+        long strideA = 4L * span + 5;
+        var a = Fill(random, (int)(strideA * batch));
+        int ldb = (transB ? k : n) + 3;
+        long strideB = (long)(transB ? n : k) * ldb;
+        var b = Fill(random, (int)(strideB * batch));
+        long strideC = sharedC ? 0 : (long)m * n;
+        var c = Fill(random, (int)(sharedC ? m * n : strideC * batch));
+        var (a64, b64, c64) = (Array.ConvertAll(a, v => (double)v), Array.ConvertAll(b, v => (double)v), Array.ConvertAll(c, v => (double)v));
+        bool acc = accumulate || sharedC;
+        if (sharedC && !accumulate) { Array.Clear(c); Array.Clear(c64); }
+        var expected = Array.ConvertAll(c, v => (double)v);
+        for (int bt = 0; bt < batch; bt++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = 0;
+                    for (int p = 0; p < k; p++)
+                        sum += (double)a[bt * strideA + rows[i] + cols[p]] * b[bt * strideB + (transB ? j * ldb + p : p * ldb + j)];
+                    long at = bt * strideC + i * n + j;
+                    expected[at] = (acc ? expected[at] : 0) + sum;
+                }
+        Gemm.Run(false, transB, batch, m, n, k, a, 0, 0, strideA, b, 0, ldb, strideB, c, 0, n, strideC, acc, aRows: rows, aCols: cols);
+        Gemm.Run(false, transB, batch, m, n, k, a64, 0, 0, strideA, b64, 0, ldb, strideB, c64, 0, n, strideC, acc, aRows: rows, aCols: cols);
+        double tolerance = 1e-5 * Math.Max(1, k) * (sharedC ? batch : 1);
+        for (int i = 0; i < c.Length; i++)
+        {
+            Assert.True(Math.Abs(c[i] - expected[i]) <= tolerance, $"indexed A float m={m} n={n} k={k} tB={transB} acc={accumulate} shared={sharedC} at {i}: {c[i]} vs {expected[i]}");
+            Assert.True(Math.Abs(c64[i] - expected[i]) <= 1e-9 * Math.Max(1, k) * batch, $"indexed A double m={m} n={n} k={k} at {i}: {c64[i]} vs {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void IndexedARejectsBadTablesAndTransposition()
+    {
+        var a = new float[64]; var b = new float[16]; var c = new float[16];
+        Assert.Throws<ArgumentException>(() => Gemm.Run(false, false, 1, 2, 2, 2, a, 0, 0, 0, b, 0, 2, 0, c, 0, 2, 0, false, aRows: [0, 60], aCols: [0, 4]));
+        Assert.Throws<ArgumentException>(() => Gemm.Run(true, false, 1, 2, 2, 2, a, 0, 0, 0, b, 0, 2, 0, c, 0, 2, 0, false, aRows: [0, 4], aCols: [0, 1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Run(false, false, 1, 2, 2, 2, a, 0, 0, 0, b, 0, 2, 0, c, 0, 2, 0, false, aRows: [-1, 4], aCols: [0, 1]));
+    }
+
     [Fact]
     public void IndexedBRejectsBadTables()
     {

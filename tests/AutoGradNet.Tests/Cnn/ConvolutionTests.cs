@@ -27,6 +27,11 @@ public class ConvolutionTests
         { [3, 16, 9, 8], [16, 8, 3, 3], [2, 1], [0, 1], [1, 1], 2, false },   // mixed strides, batch in the columns
         { [1, 8, 15, 15], [8, 8, 3, 3], [2, 2], [2, 2], [2, 2], 1, true },     // dilated
         { [2, 8, 12, 12], [16, 8, 1, 1], [2, 2], [0, 0], [1, 1], 1, false },  // 1×1 stride 2 (a ResNet shortcut): im2col
+        // ≥ 32 filters per group, ≥ 512 positions: the weight gradient is computed transposed, the input read in place
+        // as the GEMM's A (the gradcheck below crops the input to 6×7, which takes the other orientation).
+        { [2, 8, 24, 22], [32, 8, 3, 3], [1, 1], [1, 1], [1, 1], 1, false },
+        { [2, 16, 23, 23], [64, 8, 3, 3], [1, 1], [1, 1], [1, 1], 2, true },
+        { [2, 8, 48, 46], [32, 8, 3, 3], [2, 2], [1, 1], [1, 1], 1, false },   // stride 2
     };
 
     [Theory]
@@ -128,6 +133,40 @@ public class ConvolutionTests
     }
 
     /// <summary>
+    /// The weight gradient at sizes the gradcheck cannot afford (≥ 32 filters per group and ≥ 512 output positions,
+    /// where it is computed transposed with the input read in place) against Σₙ gy[n] · unfold(x)[n]ᵀ built from
+    /// the public unfold and matmul, in float64 and float32.
+    /// </summary>
+    [Theory]
+    [InlineData(24, 22, 1, 1)]
+    [InlineData(23, 23, 1, 2)]
+    [InlineData(48, 46, 2, 1)]
+    public void LargeWeightGradientMatchesUnfoldTimesGradient(int h, int w, int stride, int groups)
+    {
+        int cin = 8 * groups, cout = 32 * groups;
+        var x = Rand([2, cin, h, w], 31);
+        var wt = Rand([cout, 8, 3, 3], 32, grad: true);
+        var y = F.Conv2d(x, wt, null, stride, 1, groups: groups);
+        var gy = Rand(y.Shape.ToArray(), 33);
+        var gw = Autograd.Grad([y], [wt], [gy])[0]!;
+        int l = y.Size(2) * y.Size(3);
+        var cols = F.Unfold(x, 3, padding: 1, stride: stride);                     // [2, cin·9, L]
+        var perGroup = new List<Tensor>();
+        for (int grp = 0; grp < groups; grp++)
+        {
+            var gyG = gy.Reshape(2, cout, l).Narrow(1, grp * 32, 32);               // [2, 32, L]
+            var colsG = cols.Narrow(1, grp * 72, 72);                               // [2, 72, L]
+            perGroup.Add(gyG.Matmul(colsG.Transpose(1, 2)).Sum([0]));               // [32, 72]
+        }
+        var expected = Tensor.Cat(perGroup, 0);
+        Assert.True(gw.Reshape(cout, 72).AllClose(expected, 1e-10, 1e-10), "float64 weight gradient");
+        var w32 = wt.Detach().To(DType.Float32).RequiresGrad_();
+        var y32 = F.Conv2d(x.To(DType.Float32), w32, null, stride, 1, groups: groups);
+        var gw32 = Autograd.Grad([y32], [w32], [gy.To(DType.Float32)])[0]!;
+        Assert.True(gw32.To(DType.Float64).Reshape(cout, 72).AllClose(expected, 1e-3, 1e-4), "float32 weight gradient");
+    }
+
+    /// <summary>
     /// Convolutions build im2col columns for a chunk of the batch at a time (a scratch budget of 2²² elements): with
     /// 16·9·10⁴ columns per sample the batch of 3 runs as chunks of 2 and 1. Each sample alone must give the same
     /// output, input gradient, and its share of the accumulated weight gradient.
@@ -136,6 +175,8 @@ public class ConvolutionTests
     [InlineData(100, 2)]    // one output channel per group: im2col over chunks of the batch
     [InlineData(100, 16)]   // implicit GEMM, one product per sample
     [InlineData(7, 16)]     // implicit GEMM, 49 positions: the batch goes into the GEMM's columns
+    [InlineData(100, 64)]   // 32 filters per group: the weight gradient transposed, per sample
+    [InlineData(7, 64)]     // 32 filters per group with the batch in the columns: the original orientation
     public void ConvolutionChunksTheBatchConsistently(int side, int cout)
     {
         using var scope = Tensor.NewDisposeScope();

@@ -36,18 +36,29 @@ internal static unsafe class Gemm
     /// op(B) is S (k×n) or, with <paramref name="transB"/>, Sᵀ (S is n×k). <paramref name="bCols"/> must be strictly
     /// increasing; runs of consecutive offsets in it are read with vector loads (two runs blended, else gathered).
     /// </para>
+    /// <para>
+    /// A may be indexed the same way (<paramref name="aRows"/>, <paramref name="aCols"/>; <paramref name="lda"/> ignored,
+    /// <paramref name="transA"/> false): A(i, p) at <c>a[aOffset + item*strideA + aRows[i] + aCols[p]]</c>. It is never
+    /// packed: the micro-kernel broadcasts its elements from where they lie, any offsets being as cheap as any other —
+    /// which is how a convolution's weight gradient reads the input (taps × positions) without transposing it.
+    /// </para>
     /// </remarks>
     public static void Run<T>(bool transA, bool transB, int batch, int m, int n, int k,
         T[] a, long aOffset, int lda, long strideA,
         T[] b, long bOffset, int ldb, long strideB,
-        T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows = null, int[]? bCols = null)
+        T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows = null, int[]? bCols = null,
+        int[]? aRows = null, int[]? aCols = null)
         where T : unmanaged, INumber<T>
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"GEMM runs on float and double, not {typeof(T).Name}.");
         Impl<T>.Run(transA, transB, batch, m, n, k, a, aOffset, lda, strideA,
-            b, bOffset, ldb, strideB, c, cOffset, ldc, strideC, accumulate, bRows, bCols);
+            b, bOffset, ldb, strideB, c, cOffset, ldc, strideC, accumulate, bRows, bCols, aRows, aCols);
     }
+
+    /// <summary>Whether an indexed A is read in place by the micro-kernel (AVX2/FMA machines); without AVX2 every
+    /// product takes the scalar loop, where an indexed A is no faster than the other orientation.</summary>
+    public static bool ReadsIndexedAInPlace => Fma.IsSupported && Avx2.IsSupported;
 
     /// <summary>
     /// The algorithm, written once for float and double. T is only ever float or double, so every
@@ -112,7 +123,7 @@ internal static unsafe class Gemm
         public static void Run(bool transA, bool transB, int batch, int m, int n, int k,
             T[] a, long aOffset, int lda, long strideA,
             T[] b, long bOffset, int ldb, long strideB,
-            T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols)
+            T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols, int[]? aRows, int[]? aCols)
         {
             ArgumentNullException.ThrowIfNull(a);
             ArgumentNullException.ThrowIfNull(b);
@@ -122,10 +133,13 @@ internal static unsafe class Gemm
             ArgumentOutOfRangeException.ThrowIfNegative(n);
             ArgumentOutOfRangeException.ThrowIfNegative(k);
             if (batch == 0 || m == 0 || n == 0) return;
-            CheckExtent(batch, transA ? k : m, transA ? m : k, a.Length, aOffset, lda, strideA, nameof(a));
+            if (aRows is null != aCols is null) throw new ArgumentException("An indexed A needs both index tables.", nameof(aRows));
+            if (aRows is not null && transA) throw new ArgumentException("An indexed A is read untransposed.", nameof(transA));
+            if (aRows is null) CheckExtent(batch, transA ? k : m, transA ? m : k, a.Length, aOffset, lda, strideA, nameof(a));
+            else CheckIndexed(batch, m, k, a.Length, aOffset, strideA, aRows, aCols!, nameof(a));
             if (bRows is null != bCols is null) throw new ArgumentException("An indexed B needs both index tables.", nameof(bRows));
             if (bRows is null) CheckExtent(batch, transB ? n : k, transB ? k : n, b.Length, bOffset, ldb, strideB, nameof(b));
-            else CheckIndexed(batch, transB ? n : k, transB ? k : n, b.Length, bOffset, strideB, bRows, bCols!);
+            else CheckIndexed(batch, transB ? n : k, transB ? k : n, b.Length, bOffset, strideB, bRows, bCols!, nameof(b));
             CheckExtent(batch, m, n, c.Length, cOffset, ldc, strideC, nameof(c));
 
             if (k == 0)
@@ -135,7 +149,7 @@ internal static unsafe class Gemm
             }
 
             var job = new Job(transA, transB, m, n, k, aOffset, lda, strideA, bOffset, ldb, strideB,
-                cOffset, ldc, strideC, accumulate, bRows, bCols);
+                cOffset, ldc, strideC, accumulate, bRows, bCols, aRows, aCols);
             long work = (long)batch * m * n * k;
             int threads = Environment.ProcessorCount;
             if (threads < 2 || work < ParallelThreshold || !Fma.IsSupported || !Avx2.IsSupported)
@@ -258,12 +272,13 @@ internal static unsafe class Gemm
                 throw new ArgumentException($"Matrix '{name}' extends past the end of its array ({length} elements).", name);
         }
 
-        /// <summary>The bounds check of an indexed B: every offset non-negative and the largest element in range.</summary>
+        /// <summary>The bounds check of an indexed matrix: every offset non-negative, column offsets strictly increasing,
+        /// and the largest element in range.</summary>
         private static void CheckIndexed(int batch, int rows, int cols, int length, long offset, long stride,
-            int[] bRows, int[] bCols)
+            int[] bRows, int[] bCols, string name)
         {
             if (bRows.Length < rows || bCols.Length < cols)
-                throw new ArgumentException($"Index tables of B ({bRows.Length} rows, {bCols.Length} columns) are shorter than the matrix ({rows}×{cols}).");
+                throw new ArgumentException($"Index tables of {name} ({bRows.Length} rows, {bCols.Length} columns) are shorter than the matrix ({rows}×{cols}).");
             if (rows == 0 || cols == 0) return;
             int maxRow = 0, maxCol = 0;
             for (int r = 0; r < rows; r++)
@@ -281,7 +296,7 @@ internal static unsafe class Gemm
                 throw new ArgumentOutOfRangeException(nameof(offset), "Offsets and strides must be non-negative.");
             Int128 last = (Int128)offset + (Int128)(batch - 1) * stride + maxRow + maxCol;
             if (last >= length)
-                throw new ArgumentException($"Indexed matrix 'b' extends past the end of its array ({length} elements).", "b");
+                throw new ArgumentException($"Indexed matrix '{name}' extends past the end of its array ({length} elements).", name);
         }
 
         private static void ClearC(int batch, int m, int n, T[] c, long cOffset, int ldc, long strideC)
@@ -294,7 +309,7 @@ internal static unsafe class Gemm
         /// <summary>The call's geometry; computes any rectangle of C for one batch item.</summary>
         private readonly struct Job(bool transA, bool transB, int m, int n, int k,
             long aOffset, int lda, long strideA, long bOffset, int ldb, long strideB,
-            long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols)
+            long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols, int[]? aRows = null, int[]? aCols = null)
         {
             public int M => m;
             public int N => n;
@@ -308,7 +323,7 @@ internal static unsafe class Gemm
             /// </summary>
             public T* PackSharedA(T* pa, int items)
             {
-                if (strideA != 0 || items < 2 || !Fma.IsSupported || !Avx2.IsSupported
+                if (strideA != 0 || items < 2 || aRows is not null || !Fma.IsSupported || !Avx2.IsSupported
                     || (long)RoundUp(m, MR) * k > WholeAMaxElements) return null;
                 return PackWholeA(transA, m, k, pa + aOffset, lda);
             }
@@ -318,20 +333,23 @@ internal static unsafe class Gemm
             /// <summary>The same product accumulated into a private dense C (offset 0, row length <paramref name="ld"/>,
             /// shared by the batch).</summary>
             public Job WithPrivateC(int ld) => new(transA, transB, m, n, k, aOffset, lda, strideA, bOffset, ldb, strideB,
-                0, ld, 0, true, bRows, bCols);
+                0, ld, 0, true, bRows, bCols, aRows, aCols);
 
             /// <summary>Computes rows [i0, i1) × columns [j0, j1) of C[item]; <paramref name="rows"/> and
             /// <paramref name="cols"/> are the pinned index tables of an indexed B (else null).</summary>
             public void Compute(int item, int i0, int i1, int j0, int j1, T* pa, T* pb, T* pc, int* rows, int* cols, T* wholeA = null)
             {
-                // Pointers to element (i0, 0) of op(A), (0, j0) of op(B) and (i0, j0) of C.
-                T* a = pa + aOffset + item * strideA + (transA ? i0 : (nint)i0 * lda);
-                var b = new Source(pb + bOffset + item * strideB, ldb, rows, cols).At(transB ? j0 : 0, transB ? 0 : j0);
-                T* c = pc + cOffset + item * strideC + (nint)i0 * ldc + j0;
-                if (Fma.IsSupported && Avx2.IsSupported)
-                    Blocked(transA, transB, i1 - i0, j1 - j0, k, a, lda, b, c, ldc, accumulate, i0 == 0 && i1 == m ? wholeA : null);
-                else
-                    Scalar(transA, transB, i1 - i0, j1 - j0, k, a, lda, b, c, ldc, accumulate);
+                // Element (i0, 0) of op(A), (0, j0) of op(B) and (i0, j0) of C as origins.
+                fixed (int* ar = aRows, ac = aCols)
+                {
+                    var a = new Source(pa + aOffset + item * strideA, lda, ar, ac).At(transA ? 0 : i0, transA ? i0 : 0);
+                    var b = new Source(pb + bOffset + item * strideB, ldb, rows, cols).At(transB ? j0 : 0, transB ? 0 : j0);
+                    T* c = pc + cOffset + item * strideC + (nint)i0 * ldc + j0;
+                    if (Fma.IsSupported && Avx2.IsSupported)
+                        Blocked(transA, transB, i1 - i0, j1 - j0, k, a, b, c, ldc, accumulate, i0 == 0 && i1 == m ? wholeA : null);
+                    else
+                        Scalar(transA, transB, i1 - i0, j1 - j0, k, a, b, c, ldc, accumulate);
+                }
             }
         }
 
@@ -358,8 +376,9 @@ internal static unsafe class Gemm
         /// <summary>The BLIS loop nest: NC column slabs, KC-deep k slabs (B packed once per slab), MC row blocks
         /// (A packed once per block), then the macro-kernel over micro-tiles.</summary>
         private static void Blocked(bool transA, bool transB, int m, int n, int k,
-            T* a, nint lda, Source b, T* c, nint ldc, bool accumulate, T* wholeA = null)
+            Source a, Source b, T* c, nint ldc, bool accumulate, T* wholeA = null)
         {
+            nint lda = a.Ld;
             int kcMax = SlabDepth(k), mPad = RoundUp(m, MR);
             int ncMax = Math.Min(NC, RoundUp(n, NR));
             int mcMax = Math.Min(MC, RoundUp(m, MR));
@@ -383,10 +402,11 @@ internal static unsafe class Gemm
                     {
                         int mc = Math.Min(MC, m - ic);
                         T* blockA = packA;
-                        if (wholeA != null) blockA = wholeA + (nint)pc * mPad + (nint)ic * kc;
-                        else if (transA) PackATransposed(a + pc * lda + ic, lda, mc, kc, packA);
-                        else PackANormal(a + ic * lda + pc, lda, mc, kc, packA);
-                        MacroKernel(mc, nc, kc, blockA, packB, c + ic * ldc + jc, ldc, load, direct);
+                        if (a.Indexed) blockA = null; // read in place
+                        else if (wholeA != null) blockA = wholeA + (nint)pc * mPad + (nint)ic * kc;
+                        else if (transA) PackATransposed(a.Ptr + pc * lda + ic, lda, mc, kc, packA);
+                        else PackANormal(a.Ptr + ic * lda + pc, lda, mc, kc, packA);
+                        MacroKernel(mc, nc, kc, blockA, packB, c + ic * ldc + jc, ldc, load, direct, a.Indexed ? a.At(ic, pc) : default);
                     }
                 }
             }
@@ -869,7 +889,14 @@ internal static unsafe class Gemm
         /// <summary>Runs the micro-kernel over every MR×NR tile of an mc×nc block of C. The B micro-panel is the
         /// outer loop so it stays in L1 while the A micro-panels stream from L2. Partial edge tiles are computed
         /// into a scratch tile and only their valid part is merged into C.</summary>
-        private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, bool load, Source direct)
+        private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, bool load, Source direct, Source inPlaceA)
+        {
+            if (inPlaceA.Indexed) MacroKernel<InPlaceA>(mc, nc, kc, packA, packB, c, ldc, load, direct, inPlaceA);
+            else MacroKernel<PackedA>(mc, nc, kc, packA, packB, c, ldc, load, direct, inPlaceA);
+        }
+
+        private static void MacroKernel<TA>(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, bool load, Source direct, Source inPlaceA)
+            where TA : struct, IAPanel<TA>
         {
             T* tile = stackalloc T[MR * NR];
             for (int jr = 0; jr < nc; jr += NR)
@@ -883,24 +910,25 @@ internal static unsafe class Gemm
                     for (int ir = 0; ir < mc; ir += MR)
                     {
                         int mr = Math.Min(MR, mc - ir);
-                        if (Wide) MicroKernel<InPlacePanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, packA + ir * kc, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
-                        else MicroKernel<InPlacePanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, packA + ir * kc, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
+                        var a = TA.Panel(packA, inPlaceA, ir, mr, kc);
+                        if (Wide) MicroKernel<TA, InPlacePanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, a, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
+                        else MicroKernel<TA, InPlacePanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, a, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
                     }
                     continue;
                 }
                 for (int ir = 0; ir < mc; ir += MR)
                 {
                     int mr = Math.Min(MR, mc - ir);
-                    T* aPanel = packA + ir * kc;
+                    var a = TA.Panel(packA, inPlaceA, ir, mr, kc);
                     T* cTile = c + ir * ldc + jr;
                     if (nr == NR)
                     {
                         // Full-width tiles write their valid rows straight to C; only ragged columns need the scratch tile.
-                        MicroKernel(kc, aPanel, bPanel, cTile, ldc, load, mr);
+                        MicroKernel(kc, a, bPanel, cTile, ldc, load, mr);
                     }
                     else
                     {
-                        MicroKernel(kc, aPanel, bPanel, tile, NR, false, mr, narrow: nr <= KW);
+                        MicroKernel(kc, a, bPanel, tile, NR, false, mr, narrow: nr <= KW);
                         for (int i = 0; i < mr; i++)
                             for (int j = 0; j < nr; j++)
                                 cTile[i * ldc + j] = load ? cTile[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
@@ -910,22 +938,23 @@ internal static unsafe class Gemm
         }
 
         /// <summary>
-        /// C tile (MR×NR) = Σ_p packA[p] ⊗ packB[p] (+ C when <paramref name="load"/>), for the first
+        /// C tile (MR×NR) = Σ_p A[p] ⊗ packB[p] (+ C when <paramref name="load"/>), for the first
         /// <paramref name="rows"/> rows; with <paramref name="narrow"/>, only the first KW columns are computed (the
         /// rest of the tile is left as it was). Tiles with only 1–2 or 3–4 valid rows (the last row panel when M is
         /// not a multiple of 6: M = 20, 50, 64, 128, … all end that way) or at most KW valid columns run a kernel
         /// that issues only the FMAs of those rows and columns, instead of computing a full tile and discarding part.
         /// </summary>
-        private static void MicroKernel(int kc, T* a, T* b, T* c, nint ldc, bool load, int rows, bool narrow = false)
+        private static void MicroKernel<TA>(int kc, TA a, T* b, T* c, nint ldc, bool load, int rows, bool narrow = false)
+            where TA : struct, IAPanel<TA>
         {
-            if (Wide) MicroKernel<PackedPanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, a, new(b), c, ldc, load, rows, narrow);
-            else MicroKernel<PackedPanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, a, new(b), c, ldc, load, rows, narrow);
+            if (Wide) MicroKernel<TA, PackedPanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, a, new(b), c, ldc, load, rows, narrow);
+            else MicroKernel<TA, PackedPanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, a, new(b), c, ldc, load, rows, narrow);
         }
 
-        /// <summary>Picks the trimmed kernel for <paramref name="rows"/> and <paramref name="narrow"/>, for any B
-        /// micro-panel and vector width.</summary>
-        private static void MicroKernel<TB, TV, TO>(int kc, T* a, TB b, T* c, nint ldc, bool load, int rows, bool narrow = false)
-            where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+        /// <summary>Picks the trimmed kernel for <paramref name="rows"/> and <paramref name="narrow"/>, for any A and B
+        /// micro-panels and vector width.</summary>
+        private static void MicroKernel<TA, TB, TV, TO>(int kc, TA a, TB b, T* c, nint ldc, bool load, int rows, bool narrow = false)
+            where TA : struct, IAPanel<TA> where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
         {
             // Ask for the C tile now so its lines arrive while the k loop runs (a C block can sit in L3 or DRAM).
             for (int i = 0; i < rows; i++)
@@ -936,16 +965,76 @@ internal static unsafe class Gemm
             }
             if (narrow)
             {
-                if (rows <= 2) MicroKernel<Two, One, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
-                else if (rows <= 4) MicroKernel<Four, One, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
-                else MicroKernel<Six, One, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                if (rows <= 2) MicroKernel<Two, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 4) MicroKernel<Four, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Six, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
             }
             else
             {
-                if (rows <= 2) MicroKernel<Two, Two, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
-                else if (rows <= 4) MicroKernel<Four, Two, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
-                else MicroKernel<Six, Two, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                if (rows <= 2) MicroKernel<Two, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 4) MicroKernel<Four, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Six, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
             }
+        }
+
+        /// <summary>Where the micro-kernel reads the MR values of A it broadcasts at each k step; a struct type
+        /// parameter, so each kind compiles to its own inner loop.</summary>
+        private interface IAPanel<TSelf> where TSelf : struct, IAPanel<TSelf>
+        {
+            /// <summary>The panel of rows [ir, ir + rows) of a block: packed at <paramref name="packA"/>, or read in
+            /// place from <paramref name="a"/>.</summary>
+            static abstract TSelf Panel(T* packA, Source a, int ir, int rows, int kc);
+
+            /// <summary>Row <paramref name="i"/>'s value at the current k step (i a JIT-time constant).</summary>
+            T Get(int i);
+
+            /// <summary>Moves to the next k step.</summary>
+            void Next();
+        }
+
+        /// <summary>A packed A micro-panel: MR consecutive values per k step.</summary>
+        private struct PackedA : IAPanel<PackedA>
+        {
+            private T* _a;
+
+            public static PackedA Panel(T* packA, Source a, int ir, int rows, int kc) => new() { _a = packA + ir * kc };
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public readonly T Get(int i) => _a[i];
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public void Next() => _a += MR;
+        }
+
+        /// <summary>
+        /// An indexed A read in place: row i's value at k step p is <c>row_i[cols[p]]</c>, with one pointer per row
+        /// (rows past the panel's last point at its first row; their results are never stored). The pointers walk
+        /// the input planes of a convolution's weight gradient in step, one element per output position.
+        /// </summary>
+        private struct InPlaceA : IAPanel<InPlaceA>
+        {
+            private T* _r0, _r1, _r2, _r3, _r4, _r5;
+            private int* _cols;
+
+            public static InPlaceA Panel(T* packA, Source a, int ir, int rows, int kc)
+            {
+                T* Row(int i) => a.Ptr + a.Rows[ir + (i < rows ? i : 0)];
+                return new() { _r0 = Row(0), _r1 = Row(1), _r2 = Row(2), _r3 = Row(3), _r4 = Row(4), _r5 = Row(5), _cols = a.Cols };
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public readonly T Get(int i) => i switch
+            {
+                0 => _r0[*_cols],
+                1 => _r1[*_cols],
+                2 => _r2[*_cols],
+                3 => _r3[*_cols],
+                4 => _r4[*_cols],
+                _ => _r5[*_cols],
+            };
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public void Next() => _cols++;
         }
 
         /// <summary>A kernel's row count (of the A micro-panel) or vector count (of the B micro-panel), as a
@@ -1060,33 +1149,33 @@ internal static unsafe class Gemm
         /// The register-blocked kernel for R.Count ≤ MR rows and V.Count ≤ 2 vectors of columns. Each k step loads
         /// V B vectors, broadcasts R A values, and issues R·V independent FMAs — at 6×2, 12 chains, enough to cover
         /// the FMA latency (4 cycles × 2 pipes). Accumulators start at zero and C is added once at the end, so the
-        /// inner loop is identical for the overwrite and accumulate cases. The packed A panel is MR wide whatever
-        /// R is.
+        /// inner loop is identical for the overwrite and accumulate cases.
         /// </summary>
-        private static void MicroKernel<R, V, TB, TV, TO>(int kc, T* a, TB b, T* c, nint ldc, bool load, int rows)
-            where R : struct, ICount where V : struct, ICount where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+        private static void MicroKernel<R, V, TA, TB, TV, TO>(int kc, TA a, TB b, T* c, nint ldc, bool load, int rows)
+            where R : struct, ICount where V : struct, ICount where TA : struct, IAPanel<TA>
+            where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
         {
             TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-            for (int p = 0; p < kc; p++, a += MR, b.Next())
+            for (int p = 0; p < kc; p++, a.Next(), b.Next())
             {
                 TV b0 = b.Load(0), b1 = V.Count > 1 ? b.Load(1) : default;
-                TV av = TO.Broadcast(a[0]);
+                TV av = TO.Broadcast(a.Get(0));
                 c00 = TO.MulAdd(av, b0, c00); if (V.Count > 1) c01 = TO.MulAdd(av, b1, c01);
-                av = TO.Broadcast(a[1]);
+                av = TO.Broadcast(a.Get(1));
                 c10 = TO.MulAdd(av, b0, c10); if (V.Count > 1) c11 = TO.MulAdd(av, b1, c11);
                 if (R.Count > 2)
                 {
-                    av = TO.Broadcast(a[2]);
+                    av = TO.Broadcast(a.Get(2));
                     c20 = TO.MulAdd(av, b0, c20); if (V.Count > 1) c21 = TO.MulAdd(av, b1, c21);
-                    av = TO.Broadcast(a[3]);
+                    av = TO.Broadcast(a.Get(3));
                     c30 = TO.MulAdd(av, b0, c30); if (V.Count > 1) c31 = TO.MulAdd(av, b1, c31);
                 }
                 if (R.Count > 4)
                 {
-                    av = TO.Broadcast(a[4]);
+                    av = TO.Broadcast(a.Get(4));
                     c40 = TO.MulAdd(av, b0, c40); if (V.Count > 1) c41 = TO.MulAdd(av, b1, c41);
-                    av = TO.Broadcast(a[5]);
+                    av = TO.Broadcast(a.Get(5));
                     c50 = TO.MulAdd(av, b0, c50); if (V.Count > 1) c51 = TO.MulAdd(av, b1, c51);
                 }
             }
@@ -1112,16 +1201,15 @@ internal static unsafe class Gemm
         /// <summary>Portable fallback for CPUs without AVX2/FMA: row-by-row i-p-j loop, so the innermost loop walks
         /// a row of C (and of B when untransposed) contiguously.</summary>
         private static void Scalar(bool transA, bool transB, int m, int n, int k,
-            T* a, nint lda, Source b, T* c, nint ldc, bool accumulate)
+            Source a, Source b, T* c, nint ldc, bool accumulate)
         {
-            nint aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
             for (int i = 0; i < m; i++)
             {
                 T* cRow = c + i * ldc;
                 if (!accumulate) new Span<T>(cRow, n).Clear();
                 for (int p = 0; p < k; p++)
                 {
-                    T aip = a[i * aRow + p * aCol];
+                    T aip = transA ? a[p, i] : a[i, p];
                     for (int j = 0; j < n; j++) cRow[j] += aip * (transB ? b[j, p] : b[p, j]);
                 }
             }
