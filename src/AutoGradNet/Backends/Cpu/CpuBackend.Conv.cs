@@ -349,18 +349,31 @@ internal sealed partial class CpuBackend
         return padded;
     }
 
-    /// <summary>wt[grp·Cin/G + ci, co, k] = w[grp·Cout/G + co, ci, K − 1 − k]: the weight of the input-gradient convolution.</summary>
+    /// <summary>
+    /// wt[grp·Cin/G + ci, co, k] = w[grp·Cout/G + co, ci, K − 1 − k]: the weight of the input-gradient convolution.
+    /// Output rows (grp, ci) in parallel, each filled from a block of 16 input channels at a time so the strided reads
+    /// (one K-run per co) reuse their cache lines: a 512-channel 3×3 weight (9.4 MB) took ~1.8 ms with the plain
+    /// triple loop, about 1/5 of that layer's input-gradient product.
+    /// </summary>
     private static void FlipTranspose<T>(Tensor w, Tensor wt, int cin, int cout, int kSize, int groups) where T : unmanaged
     {
         T[] src = Data<T>(w), dst = Data<T>(wt);
-        int cinG = cin / groups, coutG = cout / groups;
-        for (int grp = 0; grp < groups; grp++)
-            for (int co = 0; co < coutG; co++)
-                for (int ci = 0; ci < cinG; ci++)
-                {
-                    int from = w.Offset + ((grp * coutG + co) * cinG + ci) * kSize;
-                    int to = wt.Offset + ((grp * cinG + ci) * coutG + co) * kSize;
-                    for (int k = 0; k < kSize; k++) dst[to + k] = src[from + kSize - 1 - k];
-                }
+        int cinG = cin / groups, coutG = cout / groups, srcOffset = w.Offset, dstOffset = wt.Offset;
+        const int Block = 16;
+        int blocksPerGroup = (cinG + Block - 1) / Block;
+        ParallelRows(groups * blocksPerGroup, Block * coutG * kSize, (start, end) =>
+        {
+            for (int blockIndex = start; blockIndex < end; blockIndex++)
+            {
+                int grp = blockIndex / blocksPerGroup, ci0 = blockIndex % blocksPerGroup * Block, ci1 = Math.Min(cinG, ci0 + Block);
+                for (int co = 0; co < coutG; co++)
+                    for (int ci = ci0; ci < ci1; ci++)
+                    {
+                        var from = src.AsSpan(srcOffset + ((grp * coutG + co) * cinG + ci) * kSize, kSize);
+                        var to = dst.AsSpan(dstOffset + ((grp * cinG + ci) * coutG + co) * kSize, kSize);
+                        for (int k = 0; k < from.Length; k++) to[k] = from[from.Length - 1 - k];
+                    }
+            }
+        });
     }
 }

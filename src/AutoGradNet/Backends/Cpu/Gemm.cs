@@ -181,7 +181,10 @@ internal static unsafe class Gemm
                 return;
             }
             int split = batch % threads == 0 && !sharedC ? 1 : threads;
-            bool splitRows = job.M >= job.N;
+            // Row strips make every worker pack all of B, column strips all of A. An indexed B (a convolution's
+            // implicit im2col operand, read with blends and gathers) costs more to pack than a dense A, so it gets
+            // column strips unless C is much taller than wide (ResNet-18's 512-channel 4×4 layers: M = N = 512).
+            bool splitRows = job.BRows is null ? job.M >= job.N : job.M >= 2 * job.N;
             int unit = splitRows ? MR : NR;
             int extent = splitRows ? job.M : job.N;
             int units = (extent + unit - 1) / unit;
