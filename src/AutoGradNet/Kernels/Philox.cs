@@ -39,31 +39,50 @@ public static class Philox
 
     /// <summary>
     /// The value of a random draw from one Philox block (w0..w3): element 2p (<paramref name="second"/> false) or 2p + 1
-    /// of a fill whose block p this is. Written once for both backends, so a seed gives the same tensor on each.
-    /// Uniform: a + (b − a)·u; integer: its floor; Bernoulli: u &lt; a; normal: a + b·z with z from Box–Muller over
-    /// the block's two word pairs. The multiply-adds go through <typeparamref name="TMulAdd"/>, fused on both
-    /// devices: a GPU compiler fuses a·b + c on its own, and the CPU's unfused rounding differed from it in the last
-    /// bit (seen on an H200).
+    /// of a fill whose block p this is. Written once for both backends, so a seed gives the same tensor on each: the GPU
+    /// computes one element per thread with this, the CPU both elements of a block at once with <see cref="DrawPair"/>,
+    /// from the same pieces. Uniform: a + (b − a)·u; integer: its floor; Bernoulli: u &lt; a; normal: a + b·z with z
+    /// from Box–Muller over the block's two word pairs. The multiply-adds go through <typeparamref name="TMulAdd"/>,
+    /// fused on both devices: a GPU compiler fuses a·b + c on its own, and the CPU's unfused rounding differed from it
+    /// in the last bit (seen on an H200).
     /// </summary>
     internal static double Draw<TMulAdd>(uint w0, uint w1, uint w2, uint w3, bool second, Backends.RandomKind kind, double a, double b)
         where TMulAdd : struct, IMulAdd
     {
-        if (kind == Backends.RandomKind.Normal)
-        {
-            double u1 = 1.0 - ToUnitDouble(w0, w1); // (0, 1]: log stays finite
-            double u2 = ToUnitDouble(w2, w3);
-            double radius = Math.Sqrt(-2.0 * Math.Log(u1));
-            double angle = 2 * Math.PI * u2;
-            return default(TMulAdd).Invoke(b, radius * (second ? Math.Sin(angle) : Math.Cos(angle)), a);
-        }
-        double u = second ? ToUnitDouble(w2, w3) : ToUnitDouble(w0, w1);
-        return kind switch
+        if (kind != Backends.RandomKind.Normal) return FromUnit<TMulAdd>(second ? ToUnitDouble(w2, w3) : ToUnitDouble(w0, w1), kind, a, b);
+        var (radius, angle) = BoxMuller(w0, w1, w2, w3);
+        return Normal<TMulAdd>(radius, second ? Math.Sin(angle) : Math.Cos(angle), a, b);
+    }
+
+    /// <summary>Both elements of a block's draw (<see cref="Draw"/> with second = false and true), sharing the
+    /// Box–Muller radius and angle of a normal draw.</summary>
+    internal static (double First, double Second) DrawPair<TMulAdd>(uint w0, uint w1, uint w2, uint w3, Backends.RandomKind kind, double a, double b)
+        where TMulAdd : struct, IMulAdd
+    {
+        if (kind != Backends.RandomKind.Normal)
+            return (FromUnit<TMulAdd>(ToUnitDouble(w0, w1), kind, a, b), FromUnit<TMulAdd>(ToUnitDouble(w2, w3), kind, a, b));
+        var (radius, angle) = BoxMuller(w0, w1, w2, w3);
+        return (Normal<TMulAdd>(radius, Math.Cos(angle), a, b), Normal<TMulAdd>(radius, Math.Sin(angle), a, b));
+    }
+
+    /// <summary>The radius and angle of a Box–Muller pair from a block's two word pairs.</summary>
+    private static (double Radius, double Angle) BoxMuller(uint w0, uint w1, uint w2, uint w3)
+    {
+        double u1 = 1.0 - ToUnitDouble(w0, w1); // (0, 1]: log stays finite
+        return (Math.Sqrt(-2.0 * Math.Log(u1)), 2 * Math.PI * ToUnitDouble(w2, w3));
+    }
+
+    private static double Normal<TMulAdd>(double radius, double trig, double a, double b) where TMulAdd : struct, IMulAdd =>
+        default(TMulAdd).Invoke(b, radius * trig, a);
+
+    /// <summary>A uniform, integer or Bernoulli draw from u in [0, 1).</summary>
+    private static double FromUnit<TMulAdd>(double u, Backends.RandomKind kind, double a, double b) where TMulAdd : struct, IMulAdd =>
+        kind switch
         {
             Backends.RandomKind.Uniform => default(TMulAdd).Invoke(b - a, u, a),
             Backends.RandomKind.Integer => Math.Floor(default(TMulAdd).Invoke(b - a, u, a)),
             _ => u < a ? 1.0 : 0.0, // Bernoulli
         };
-    }
 
     /// <summary>A uniform float in [0, 1) with 24 random bits.</summary>
     public static float ToUnitFloat(uint word) => (word >> 8) * (1.0f / (1 << 24));

@@ -225,7 +225,7 @@ internal sealed partial class CpuBackend : IBackend
         if (kind is not (RandomKind.Uniform or RandomKind.Integer or RandomKind.Bernoulli or RandomKind.Normal))
             throw new ArgumentOutOfRangeException(nameof(kind));
         var (w0, w1, w2, w3) = Philox.Block(key, counter + (ulong)p);
-        return (Philox.Draw<FusedMulAdd>(w0, w1, w2, w3, false, kind, a, b), Philox.Draw<FusedMulAdd>(w0, w1, w2, w3, true, kind, a, b));
+        return Philox.DrawPair<FusedMulAdd>(w0, w1, w2, w3, kind, a, b);
     }
 
     /// <summary>Value i of a draw: a pure function of (key, counter, i), the contract the GPU kernels follow too.</summary>
