@@ -172,6 +172,16 @@ internal static class ConvParts
         var g = new Generator(5);
         // SIZES=1000,1024 (comma-separated) replaces the default sizes.
         int[] sizes = Environment.GetEnvironmentVariable("SIZES")?.Split(',').Select(int.Parse).ToArray() ?? [256, 1024, 2048];
+        // MNK=m,n,k times one rectangular product (e.g. a convolution's shape: MNK=128,8192,1152) and nothing else.
+        if (Environment.GetEnvironmentVariable("MNK")?.Split(',').Select(int.Parse).ToArray() is [int m, int nn, int kk])
+        {
+            var a = Tensor.Randn([m, kk], generator: g);
+            var b = Tensor.Randn([kk, nn], generator: g);
+            var c = Tensor.Alloc([m, nn], a.DType, a.Device);
+            var be = a.Device.Backend;
+            Time($"matmul {m}x{nn}x{kk} (GFLOP/s = {2.0 * m * nn * kk / 1e6:F0} / ms)", reps, () => be.MatMul(a.Unsqueeze(0), b.Unsqueeze(0), c.Unsqueeze(0)));
+            return;
+        }
         foreach (int n in sizes)
         {
             var a = Tensor.Randn([n, n], generator: g);
@@ -228,16 +238,19 @@ internal static class ConvParts
             string tag = $"{n}x{c}x{h}x{h}->{co}" + (kk != 3 ? $" {kk}x{kk}" : "") + (stride != 1 ? $" s{stride}" : "");
             var xr = x.Clone().RequiresGrad_();
             var wr = (w * 0.05).RequiresGrad_();
-            Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, stride, pad); });
-            Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, stride, pad).Sum().Backward(); });
+            // ONLY=fwd|wgrad|igrad times that one implicit kernel and nothing else (for a profiler).
+            string? only = Environment.GetEnvironmentVariable("ONLY");
+            bool Timed(string kernel) => only is null || only == kernel;
+            if (only is null) Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, stride, pad); });
+            if (only is null) Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, stride, pad).Sum().Backward(); });
             if (stride != 1 || Environment.GetEnvironmentVariable("OPS_ONLY") != null) continue;
             var y4 = Tensor.Alloc([n, co, h, h], x.DType, x.Device);
             Console.WriteLine($"  ({flop / 1e6:F0} MFLOP per product)");
-            Time($"implicit fwd kernel {tag}", reps, () => be.TryConvolution(x, w, y4, geo, 1));
+            if (Timed("fwd")) Time($"implicit fwd kernel {tag}", reps, () => be.TryConvolution(x, w, y4, geo, 1));
             var gw = Tensor.Alloc([co, c * k], x.DType, x.Device, zero: true);
-            Time($"implicit wgrad kernel {tag}", reps, () => be.TryConvolutionWeight(x, y4, gw, geo, 1));
+            if (Timed("wgrad")) Time($"implicit wgrad kernel {tag}", reps, () => be.TryConvolutionWeight(x, y4, gw, geo, 1));
             var gx = Tensor.Alloc([n, c, h, h], x.DType, x.Device);
-            Time($"implicit igrad kernel {tag}", reps, () => be.TryConvolutionInput(y4, w, gx, geo, 1));
+            if (Timed("igrad")) Time($"implicit igrad kernel {tag}", reps, () => be.TryConvolutionInput(y4, w, gx, geo, 1));
             if (Environment.GetEnvironmentVariable("PARTS") == null) continue;
             Time($"unfold {tag}", reps, () => be.Unfold(x.Borrow([n, c, l], [c * l, l, 1], 0), cols, geo));
             Time($"fold {tag}", reps, () => be.Fold(cols, x.Borrow([n, c, l], [c * l, l, 1], 0), geo));

@@ -143,6 +143,12 @@ internal sealed partial class CpuBackend
     /// <summary>y[n, grp] = W[grp] · B[n, grp] with B the indexed column view of the padded x.</summary>
     private static void ConvolutionT<T>(Tensor x, Tensor w, Tensor y, ConvGeometry g, int groups) where T : unmanaged, INumber<T>
     {
+        if (typeof(T) == typeof(float) && x.ShapeArray[0] > 0 && Winograd.Applies(g, groups, x.ShapeArray[1], y.ShapeArray[1]))
+        {
+            Winograd.Forward(Data<float>(x), x.Offset, Data<float>(w), w.Offset, Data<float>(y), y.Offset,
+                x.ShapeArray[0], x.ShapeArray[1], y.ShapeArray[1], g);
+            return;
+        }
         using var b = new ImplicitOperand<T>(x, y.ShapeArray[1], g, groups);
         T[] ws = Data<T>(w), ys = Data<T>(y);
         if (b.Batched)

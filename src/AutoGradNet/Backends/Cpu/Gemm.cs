@@ -18,6 +18,27 @@ namespace AutoGradNet.Backends.Cpu;
 [SkipLocalsInit]
 internal static unsafe class Gemm
 {
+    /// <summary>Elements (float) a whole packed A of m×k takes in <see cref="PackA"/>'s layout, with 64 bytes of
+    /// alignment slack.</summary>
+    public static int PackedASize(int m, int k) => Impl<float>.PackedASize(m, k) + 16;
+
+    /// <summary>
+    /// Packs A (m×k, row-major, rows <paramref name="lda"/> apart) once, for any number of
+    /// <see cref="RunPrepacked"/> calls: the 16 products of a Winograd convolution each multiply one transformed
+    /// weight by many chunks of tiles. Returns the packed panels' start (aligned) inside <paramref name="buffer"/>.
+    /// Needs AVX2 and FMA.
+    /// </summary>
+    public static float* PackA(float* a, int lda, int m, int k, float* buffer)
+    {
+        float* aligned = (float*)(((nuint)buffer + 63) & ~(nuint)63);
+        return Impl<float>.PackWholeA(false, m, k, a, lda, aligned);
+    }
+
+    /// <summary>C (m×n, rows <paramref name="ldc"/> apart) = A · B (+ C when <paramref name="accumulate"/>) on the
+    /// calling thread, A from <see cref="PackA"/>, B row-major k×n. Needs AVX2 and FMA.</summary>
+    public static void RunPrepacked(float* packedA, int m, int n, int k, float* b, int ldb, float* c, int ldc, bool accumulate) =>
+        Impl<float>.RunPrepacked(packedA, m, n, k, b, ldb, c, ldc, accumulate);
+
     /// <summary>
     /// Computes C[b] (m×n) = op(A[b]) (m×k) · op(B[b]) (k×n), adding to the existing C[b] when
     /// <paramref name="accumulate"/> is true, for every b in 0..batch-1. All matrices are row-major; T is float or double.
@@ -67,10 +88,11 @@ internal static unsafe class Gemm
     /// </summary>
     private static class Impl<T> where T : unmanaged, INumber<T>
     {
-        /// <summary>Micro-tile rows. 6 rows × 2 vectors = 12 accumulators, plus 2 B vectors and 1 broadcast
-        /// register, fills the 16 ymm registers of AVX2 without spilling. (An 8-row tile for the 32 registers of
-        /// AVX-512VL measured the same on Zen 4, for matmul and for convolutions, so there is one kernel.)</summary>
-        private const int MR = 6;
+        /// <summary>Micro-tile rows. With ymm registers, 6 rows × 2 vectors = 12 accumulators, plus 2 B vectors and
+        /// 1 broadcast register, fills the 16 registers of AVX2 without spilling. With zmm (32 registers) the tile has
+        /// 8 rows: 16 accumulators, and channel counts of 64, 128, 256 and 512 leave no ragged row panel (measured on
+        /// the 2-core Zen 5 box: 2–4 % on the 128-channel 3×3 products, within noise elsewhere).</summary>
+        private static int MR => Wide ? 8 : 6;
 
         /// <summary>Elements per ymm register: 8 floats or 4 doubles. The packing routines work in pieces of W.</summary>
         private static int W => Vector256<T>.Count;
@@ -421,7 +443,7 @@ internal static unsafe class Gemm
         /// to <see cref="Alignment"/> bytes.</summary>
         private static T* PackBuffer(int elements) => Aligned(ref t_pack, elements);
 
-        /// <summary>This thread's buffer for a whole packed A (<see cref="PackWholeA"/>).</summary>
+        /// <summary>This thread's buffer for a whole packed A (<see cref="PackWholeA(bool, int, int, T*, nint)"/>).</summary>
         private static T* WholeABuffer(int elements) => Aligned(ref t_packWholeA, elements);
 
         private static T* Aligned(ref T[]? slot, int elements)
@@ -447,10 +469,16 @@ internal static unsafe class Gemm
         /// at <c>pc·RoundUp(m, MR)</c>, row block ic at <c>ic·kc</c> within it. Used when every item of a batch
         /// multiplies the same A (a convolution's weight): packing it per item cost ~9 % of a 256-channel 3×3 layer.
         /// </summary>
-        private static T* PackWholeA(bool transA, int m, int k, T* a, nint lda)
+        private static T* PackWholeA(bool transA, int m, int k, T* a, nint lda) =>
+            PackWholeA(transA, m, k, a, lda, WholeABuffer(PackedASize(m, k)));
+
+        /// <summary>Elements of a whole packed A (<see cref="PackWholeA(bool, int, int, T*, nint, T*)"/>).</summary>
+        public static int PackedASize(int m, int k) => RoundUp(m, MR) * k + W;
+
+        /// <summary><see cref="PackWholeA(bool, int, int, T*, nint)"/> into the caller's buffer.</summary>
+        public static T* PackWholeA(bool transA, int m, int k, T* a, nint lda, T* whole)
         {
             int kcMax = SlabDepth(k), mPad = RoundUp(m, MR);
-            T* whole = WholeABuffer(mPad * k + W);
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
@@ -463,6 +491,18 @@ internal static unsafe class Gemm
                 }
             }
             return whole;
+        }
+
+        /// <summary>C (m×n) = A · B (+ C) on the calling thread, A packed beforehand by <see cref="PackWholeA(bool, int, int, T*, nint, T*)"/>.</summary>
+        public static void RunPrepacked(T* packedA, int m, int n, int k, T* b, int ldb, T* c, int ldc, bool accumulate)
+        {
+            if (m == 0 || n == 0) return;
+            if (k == 0)
+            {
+                if (!accumulate) for (int i = 0; i < m; i++) new Span<T>(c + (nint)i * ldc, n).Clear();
+                return;
+            }
+            Blocked(false, false, m, n, k, new Source(null, 0, null, null), new Source(b, ldb, null, null), c, ldc, accumulate, packedA);
         }
 
         /// <summary>Largest whole packed A (elements) kept per thread for reuse across a batch.</summary>
@@ -484,12 +524,60 @@ internal static unsafe class Gemm
                 int p = 0;
                 if (mr == MR)
                 {
-                    for (; p + W <= kc; p += W) TransposeRows6(r0 + p, lda, dst + p * MR);
+                    if (MR == 8) for (; p + W <= kc; p += W) TransposeRows8(r0 + p, lda, dst + p * MR);
+                    else for (; p + W <= kc; p += W) TransposeRows6(r0 + p, lda, dst + p * MR);
                 }
                 for (; p < kc; p++)
                 {
                     for (int r = 0; r < MR; r++)
                         dst[p * MR + r] = r < mr ? r0[r * lda + p] : T.Zero;
+                }
+            }
+        }
+
+        /// <summary>Transposes the 8×W block at <paramref name="src"/> (row stride <paramref name="lds"/>) into W
+        /// consecutive groups of 8 at <paramref name="dst"/>: for float one 8×8 register transpose, for double two
+        /// 4×4 ones (rows 0–3 and 4–7 of each column side by side).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void TransposeRows8(T* src, nint lds, T* dst)
+        {
+            if (typeof(T) == typeof(float))
+            {
+                float* s = (float*)src, d = (float*)dst;
+                Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds);
+                Vector256<float> r2 = Avx.LoadVector256(s + 2 * lds), r3 = Avx.LoadVector256(s + 3 * lds);
+                Vector256<float> r4 = Avx.LoadVector256(s + 4 * lds), r5 = Avx.LoadVector256(s + 5 * lds);
+                Vector256<float> r6 = Avx.LoadVector256(s + 6 * lds), r7 = Avx.LoadVector256(s + 7 * lds);
+                Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+                Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+                Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+                Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
+                Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+                Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
+                Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+                Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+                Avx.Store(d + 8, Avx.Permute2x128(u1, u5, 0x20));
+                Avx.Store(d + 16, Avx.Permute2x128(u2, u6, 0x20));
+                Avx.Store(d + 24, Avx.Permute2x128(u3, u7, 0x20));
+                Avx.Store(d + 32, Avx.Permute2x128(u0, u4, 0x31));
+                Avx.Store(d + 40, Avx.Permute2x128(u1, u5, 0x31));
+                Avx.Store(d + 48, Avx.Permute2x128(u2, u6, 0x31));
+                Avx.Store(d + 56, Avx.Permute2x128(u3, u7, 0x31));
+            }
+            else
+            {
+                for (int half = 0; half < 8; half += 4)
+                {
+                    double* s = (double*)src + half * lds, d = (double*)dst + half;
+                    Vector256<double> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds);
+                    Vector256<double> r2 = Avx.LoadVector256(s + 2 * lds), r3 = Avx.LoadVector256(s + 3 * lds);
+                    Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+                    Vector256<double> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                    Avx.Store(d, Avx.Permute2x128(t0, t2, 0x20));
+                    Avx.Store(d + 8, Avx.Permute2x128(t1, t3, 0x20));
+                    Avx.Store(d + 16, Avx.Permute2x128(t0, t2, 0x31));
+                    Avx.Store(d + 24, Avx.Permute2x128(t1, t3, 0x31));
                 }
             }
         }
@@ -560,7 +648,8 @@ internal static unsafe class Gemm
                 {
                     T* src = a + p0 * lda + ir;
                     T* d = dst + ir * kc + p0 * MR;
-                    for (int p = p0; p < p1; p++, src += lda, d += MR) Copy6(src, d);
+                    if (MR == 8) for (int p = p0; p < p1; p++, src += lda, d += MR) Copy8(src, d);
+                    else for (int p = p0; p < p1; p++, src += lda, d += MR) Copy6(src, d);
                 }
                 if (ir < mc)
                 {
@@ -573,6 +662,14 @@ internal static unsafe class Gemm
                     }
                 }
             }
+        }
+
+        /// <summary>Copies MR = 8 elements: one 8-float or two 4-double vectors.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Copy8(T* src, T* dst)
+        {
+            Vector256.Store(Vector256.Load(src), dst);
+            if (typeof(T) == typeof(double)) Vector256.Store(Vector256.Load(src + 4), dst + 4);
         }
 
         /// <summary>Copies MR = 6 elements as one 4-element vector plus one 2-element piece.</summary>
@@ -970,13 +1067,15 @@ internal static unsafe class Gemm
             {
                 if (rows <= 2) MicroKernel<Two, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
                 else if (rows <= 4) MicroKernel<Four, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
-                else MicroKernel<Six, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 6) MicroKernel<Six, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Eight, One, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
             }
             else
             {
                 if (rows <= 2) MicroKernel<Two, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
                 else if (rows <= 4) MicroKernel<Four, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
-                else MicroKernel<Six, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else if (rows <= 6) MicroKernel<Six, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
+                else MicroKernel<Eight, Two, TA, TB, TV, TO>(kc, a, b, c, ldc, load, rows);
             }
         }
 
@@ -1016,13 +1115,14 @@ internal static unsafe class Gemm
         /// </summary>
         private struct InPlaceA : IAPanel<InPlaceA>
         {
-            private T* _r0, _r1, _r2, _r3, _r4, _r5;
+            private T* _r0, _r1, _r2, _r3, _r4, _r5, _r6, _r7;
             private int* _cols;
 
             public static InPlaceA Panel(T* packA, Source a, int ir, int rows, int kc)
             {
                 T* Row(int i) => a.Ptr + a.Rows[ir + (i < rows ? i : 0)];
-                return new() { _r0 = Row(0), _r1 = Row(1), _r2 = Row(2), _r3 = Row(3), _r4 = Row(4), _r5 = Row(5), _cols = a.Cols };
+                return new() { _r0 = Row(0), _r1 = Row(1), _r2 = Row(2), _r3 = Row(3), _r4 = Row(4), _r5 = Row(5),
+                    _r6 = MR > 6 ? Row(6) : null, _r7 = MR > 6 ? Row(7) : null, _cols = a.Cols };
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1033,7 +1133,9 @@ internal static unsafe class Gemm
                 2 => _r2[*_cols],
                 3 => _r3[*_cols],
                 4 => _r4[*_cols],
-                _ => _r5[*_cols],
+                5 => _r5[*_cols],
+                6 => _r6[*_cols],
+                _ => _r7[*_cols],
             };
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -1054,6 +1156,8 @@ internal static unsafe class Gemm
         private readonly struct Four : ICount { public static int Count => 4; }
 
         private readonly struct Six : ICount { public static int Count => 6; }
+
+        private readonly struct Eight : ICount { public static int Count => 8; }
 
         /// <summary>The micro-kernel's vector operations on TV (Vector256 or Vector512 of T), as static members of a
         /// struct type parameter: the kernel is written once and compiled for each register width.</summary>
@@ -1160,6 +1264,7 @@ internal static unsafe class Gemm
         {
             TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            TV c60 = default, c61 = default, c70 = default, c71 = default;
             for (int p = 0; p < kc; p++, a.Next(), b.Next())
             {
                 TV b0 = b.Load(0), b1 = V.Count > 1 ? b.Load(1) : default;
@@ -1181,6 +1286,13 @@ internal static unsafe class Gemm
                     av = TO.Broadcast(a.Get(5));
                     c50 = TO.MulAdd(av, b0, c50); if (V.Count > 1) c51 = TO.MulAdd(av, b1, c51);
                 }
+                if (R.Count > 6)
+                {
+                    av = TO.Broadcast(a.Get(6));
+                    c60 = TO.MulAdd(av, b0, c60); if (V.Count > 1) c61 = TO.MulAdd(av, b1, c61);
+                    av = TO.Broadcast(a.Get(7));
+                    c70 = TO.MulAdd(av, b0, c70); if (V.Count > 1) c71 = TO.MulAdd(av, b1, c71);
+                }
             }
             StoreRow<V, TV, TO>(c, c00, c01, load);
             if (rows > 1) StoreRow<V, TV, TO>(c + ldc, c10, c11, load);
@@ -1188,6 +1300,8 @@ internal static unsafe class Gemm
             if (rows > 3) StoreRow<V, TV, TO>(c + 3 * ldc, c30, c31, load);
             if (rows > 4) StoreRow<V, TV, TO>(c + 4 * ldc, c40, c41, load);
             if (rows > 5) StoreRow<V, TV, TO>(c + 5 * ldc, c50, c51, load);
+            if (rows > 6) StoreRow<V, TV, TO>(c + 6 * ldc, c60, c61, load);
+            if (rows > 7) StoreRow<V, TV, TO>(c + 7 * ldc, c70, c71, load);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

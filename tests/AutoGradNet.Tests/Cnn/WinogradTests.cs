@@ -1,0 +1,65 @@
+using AutoGradNet.Backends.Cpu;
+using F = AutoGradNet.Functional;
+
+namespace AutoGradNet.Tests.Cnn;
+
+/// <summary>
+/// The CPU's Winograd F(2×2, 3×3) path (float32, 3×3, stride 1, ≥ 32 channels each side): forward and input
+/// gradient against the float64 direct reference, over the tilings it handles (tile rows of 3–4 tiles packed two to
+/// a register, rows padded to 8 tiles, several registers per row), odd output sizes, paddings 0–2 and batch 1.
+/// </summary>
+public class WinogradTests
+{
+    private static Tensor Rand(int[] shape, ulong seed) => Tensor.Randn(shape, DType.Float64, new Generator(seed));
+
+    public static TheoryData<int[], int, int, int> Cases => new()
+    {
+        // input [N, Cin, H, W], Cout, padding, (unused) case id
+        { [2, 32, 8, 8], 32, 1, 0 },     // 4 tiles per row: two tile rows per register
+        { [1, 40, 7, 5], 33, 1, 1 },     // odd output 7×5 (3 tiles per row, padded tile row), batch 1, odd channels
+        { [2, 32, 16, 16], 48, 1, 2 },   // 8 tiles per row
+        { [1, 32, 13, 19], 32, 1, 3 },   // 10 tiles per row: a row padded to 16, odd sides
+        { [2, 36, 12, 11], 40, 0, 4 },   // no padding: 10×9 output
+        { [1, 32, 9, 10], 32, 2, 5 },    // padding 2 (the input gradient of an unpadded layer)
+        { [1, 32, 34, 33], 32, 1, 6 },   // 17 tiles per row: three registers per row
+        { [9, 32, 6, 6], 32, 1, 7 },     // chunks of 2 images, the last one of 1
+        { [1, 32, 10, 37], 32, 2, 8 },   // even padding on a wide row: its columns split 16 at a time from the first
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ForwardAndGradientsMatchTheFloat64DirectConvolution(int[] xs, int cout, int pad, int id)
+    {
+        _ = id;
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return;
+        var x = Rand(xs, 41);
+        var w = Rand([cout, xs[1], 3, 3], 42) * 0.2;
+        var y = F.Conv2d(x, w, null, 1, pad);
+        var gy = Rand(y.Shape.ToArray(), 43);
+        var x64 = x.Detach().RequiresGrad_();
+        var g64 = Autograd.Grad([F.Conv2d(x64, w, null, 1, pad)], [x64], [gy])[0]!;
+
+        long before = Winograd.Calls;
+        var x32 = x.To(DType.Float32).RequiresGrad_();
+        var y32 = F.Conv2d(x32, w.To(DType.Float32), null, 1, pad);
+        var g32 = Autograd.Grad([y32], [x32], [gy.To(DType.Float32)])[0]!;
+        // Forward and input gradient both ran through Winograd (other tests may add calls of their own).
+        Assert.True(Winograd.Calls - before >= 2, $"Winograd calls: {Winograd.Calls - before}");
+
+        CnnReference.AssertClose(y.ToArray<double>(), y32.ToDoubleArray(), 2e-5, "forward");
+        CnnReference.AssertClose(g64.ToArray<double>(), g32.ToDoubleArray(), 2e-5, "input gradient");
+    }
+
+    [Fact]
+    public void ShapesOutsideItsDomainTakeTheDirectPath()
+    {
+        var g = new ConvGeometry([8, 8], [3, 3], [1, 1], [1, 1], [1, 1], [8, 8]);
+        Assert.True(Winograd.Applies(g, 1, 32, 32) || !System.Runtime.Intrinsics.X86.Avx2.IsSupported);
+        Assert.False(Winograd.Applies(g, 1, 16, 32));     // few input channels
+        Assert.False(Winograd.Applies(g, 2, 64, 64));     // grouped
+        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [2, 2], [1, 1], [1, 1], [4, 4]), 1, 32, 32)); // stride 2
+        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [1, 1], [2, 2], [2, 2], [8, 8]), 1, 32, 32)); // dilated
+        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [5, 5], [1, 1], [1, 1], [2, 2], [8, 8]), 1, 32, 32)); // 5×5
+        Assert.False(Winograd.Applies(new ConvGeometry([4, 4], [3, 3], [1, 1], [1, 1], [1, 1], [4, 4]), 1, 32, 32)); // 2 tiles per row
+    }
+}
