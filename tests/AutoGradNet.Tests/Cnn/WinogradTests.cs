@@ -24,6 +24,9 @@ public class WinogradTests
         { [1, 32, 34, 33], 32, 1, 6 },   // 17 tiles per row: three registers per row
         { [9, 32, 6, 6], 32, 1, 7 },     // chunks of 2 images, the last one of 1
         { [1, 32, 10, 37], 32, 2, 8 },   // even padding on a wide row: its columns split 16 at a time from the first
+        // ≥ 128 channels each side: the weight gradient too.
+        { [2, 128, 8, 8], 128, 1, 9 },
+        { [3, 130, 7, 11], 128, 0, 10 },
     };
 
     [Theory]
@@ -37,17 +40,24 @@ public class WinogradTests
         var y = F.Conv2d(x, w, null, 1, pad);
         var gy = Rand(y.Shape.ToArray(), 43);
         var x64 = x.Detach().RequiresGrad_();
-        var g64 = Autograd.Grad([F.Conv2d(x64, w, null, 1, pad)], [x64], [gy])[0]!;
+        var w64 = w.Detach().RequiresGrad_();
+        var g64 = Autograd.Grad([F.Conv2d(x64, w64, null, 1, pad)], [x64, w64], [gy]);
 
         long before = Winograd.Calls;
         var x32 = x.To(DType.Float32).RequiresGrad_();
-        var y32 = F.Conv2d(x32, w.To(DType.Float32), null, 1, pad);
-        var g32 = Autograd.Grad([y32], [x32], [gy.To(DType.Float32)])[0]!;
-        // Forward and input gradient both ran through Winograd (other tests may add calls of their own).
-        Assert.True(Winograd.Calls - before >= 2, $"Winograd calls: {Winograd.Calls - before}");
+        var w32 = w.To(DType.Float32).RequiresGrad_();
+        var y32 = F.Conv2d(x32, w32, null, 1, pad);
+        var g32 = Autograd.Grad([y32], [x32, w32], [gy.To(DType.Float32)]);
+        // Forward and input gradient ran through Winograd, and the weight gradient where it has the channels for it
+        // (other tests may add calls of their own).
+        int expectedCalls = Math.Min(xs[1], cout) >= 128 ? 3 : 2;
+        Assert.True(Winograd.Calls - before >= expectedCalls, $"Winograd calls: {Winograd.Calls - before}");
 
         CnnReference.AssertClose(y.ToArray<double>(), y32.ToDoubleArray(), 2e-5, "forward");
-        CnnReference.AssertClose(g64.ToArray<double>(), g32.ToDoubleArray(), 2e-5, "input gradient");
+        CnnReference.AssertClose(g64[0]!.ToArray<double>(), g32[0]!.ToDoubleArray(), 2e-5, "input gradient");
+        // The weight gradient sums over every position and image: compare relative to its scale.
+        double scale = g64[1]!.Abs().Max().Item<double>();
+        CnnReference.AssertClose(g64[1]!.Div(scale).ToArray<double>(), g32[1]!.To(DType.Float64).Div(scale).ToArray<double>(), 1e-5, "weight gradient");
     }
 
     [Fact]
@@ -56,6 +66,8 @@ public class WinogradTests
         var g = new ConvGeometry([8, 8], [3, 3], [1, 1], [1, 1], [1, 1], [8, 8]);
         Assert.True(Winograd.Applies(g, 1, 32, 32) || !System.Runtime.Intrinsics.X86.Avx2.IsSupported);
         Assert.False(Winograd.Applies(g, 1, 16, 32));     // few input channels
+        Assert.False(Winograd.AppliesToWeightGradient(g, 1, 64, 64));   // the weight gradient wants ≥ 128 each side
+        Assert.Equal(Winograd.Applies(g, 1, 128, 128), Winograd.AppliesToWeightGradient(g, 1, 128, 128));
         Assert.False(Winograd.Applies(g, 2, 64, 64));     // grouped
         Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [2, 2], [1, 1], [1, 1], [4, 4]), 1, 32, 32)); // stride 2
         Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [1, 1], [2, 2], [2, 2], [8, 8]), 1, 32, 32)); // dilated
