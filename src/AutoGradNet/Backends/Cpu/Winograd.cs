@@ -179,7 +179,6 @@ internal static unsafe class Winograd
                 for (int worker = w0; worker < w1; worker++)
                 {
                     float[] du = sums[worker] = pool.Rent(16 * plane);
-                    Array.Clear(du, 0, 16 * plane);
                     fixed (float* pv = v, pg = gt)
                         for (int chunk = worker; chunk < chunks; chunk += workers)
                         {
@@ -187,9 +186,10 @@ internal static unsafe class Winograd
                             int tiles = count * t.TilesPerImage;
                             TransformInput(x, xOffset, pv, first, count, cin, g, t);
                             TransformGradient(gy, gyOffset, pg, first, count, cout, t);
+                            // The worker's first chunk overwrites its sum; later ones add to it.
                             for (int xi = 0; xi < 16; xi++)
                                 Gemm.Run(false, true, 1, cout, cin, tiles, gt, (long)xi * cout * tiles, tiles, 0,
-                                    v, (long)xi * cin * tiles, tiles, 0, du, (long)xi * plane, cin, 0, true);
+                                    v, (long)xi * cin * tiles, tiles, 0, du, (long)xi * plane, cin, 0, chunk != worker);
                         }
                 }
             }
@@ -201,9 +201,7 @@ internal static unsafe class Winograd
         });
         try
         {
-            for (int worker = 1; worker < workers; worker++)
-                System.Numerics.Tensors.TensorPrimitives.Add(sums[0].AsSpan(0, 16 * plane), sums[worker].AsSpan(0, 16 * plane), sums[0].AsSpan(0, 16 * plane));
-            AddFilterGradient(sums[0], gw, gwOffset, cout, cin);
+            AddFilterGradient(sums, gw, gwOffset, cout, cin);
         }
         finally
         {
@@ -263,13 +261,14 @@ internal static unsafe class Winograd
         Vector256.Store(-r1, dst + 3 * plane);
     }
 
-    /// <summary>gw[k, c] += Gᵀ du[·][k][c] G (3×3 from 4×4), 8 input channels at a time.</summary>
-    private static void AddFilterGradient(float[] du, float[] gw, long gwOffset, int cout, int cin)
+    /// <summary>gw[k, c] += Gᵀ du[·][k][c] G (3×3 from 4×4) with du the sum of the workers' partial sums, 8 input
+    /// channels at a time.</summary>
+    private static void AddFilterGradient(float[][] sums, float[] gw, long gwOffset, int cout, int cin)
     {
         int plane = cout * cin;
-        ParallelFor(cout, cin * 60, (k0, k1) =>
+        ParallelFor(cout, cin * 60 * sums.Length, (k0, k1) =>
         {
-            fixed (float* pd = du, pw = gw)
+            fixed (float* pw = gw)
             {
                 float* outv = stackalloc float[9 * 8];
                 Vector256<float>* d = stackalloc Vector256<float>[16];
@@ -279,8 +278,14 @@ internal static unsafe class Winograd
                         int lanes = Math.Min(8, cin - c);
                         for (int xi = 0; xi < 16; xi++)
                         {
-                            float* at = pd + (long)xi * plane + k * cin + c;
-                            d[xi] = lanes == 8 ? Vector256.Load(at) : Partial(at, lanes);
+                            var sum = Vector256<float>.Zero;
+                            foreach (float[] du in sums)
+                                fixed (float* pd = du)
+                                {
+                                    float* at = pd + (long)xi * plane + k * cin + c;
+                                    sum += lanes == 8 ? Vector256.Load(at) : Partial(at, lanes);
+                                }
+                            d[xi] = sum;
                         }
                         var half = Vector256.Create(0.5f);
                         for (int j = 0; j < 4; j++)
@@ -415,6 +420,7 @@ internal static unsafe class Winograd
     /// <summary>Input columns [j0, j1) of one row to padded columns j + pw: even ones to <paramref name="even"/>[pc/2],
     /// odd ones to <paramref name="odd"/>[pc/2]; 16 or 8 at a time with shuffles. When j0 + pw is odd, the row's even
     /// elements are the odd columns (and its odd elements the next even ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Split(float* row, int j0, int j1, int pw, float* even, float* odd)
     {
         int j = j0, p = j0 + pw;
