@@ -266,53 +266,83 @@ internal static unsafe class Winograd
     private static void AddFilterGradient(float[][] sums, float[] gw, long gwOffset, int cout, int cin)
     {
         int plane = cout * cin;
-        ParallelFor(cout, cin * 60 * sums.Length, (k0, k1) =>
+        var handles = new System.Runtime.InteropServices.GCHandle[sums.Length];
+        for (int i = 0; i < sums.Length; i++) handles[i] = System.Runtime.InteropServices.GCHandle.Alloc(sums[i], System.Runtime.InteropServices.GCHandleType.Pinned);
+        try
         {
-            fixed (float* pw = gw)
+            float* s0 = (float*)handles[0].AddrOfPinnedObject();
+            float* s1 = sums.Length > 1 ? (float*)handles[1].AddrOfPinnedObject() : null;
+            ParallelFor(cout, cin * 60 * sums.Length, (k0, k1) =>
             {
-                float* outv = stackalloc float[9 * 8];
-                Vector256<float>* d = stackalloc Vector256<float>[16];
-                for (int k = k0; k < k1; k++)
-                    for (int c = 0; c < cin; c += 8)
-                    {
-                        int lanes = Math.Min(8, cin - c);
-                        for (int xi = 0; xi < 16; xi++)
+                fixed (float* pw = gw)
+                {
+                    float* outv = stackalloc float[9 * 8];
+                    Vector256<float>* d = stackalloc Vector256<float>[16];
+                    var half = Vector256.Create(0.5f);
+                    for (int k = k0; k < k1; k++)
+                        for (int c = 0; c < cin; c += 8)
                         {
-                            var sum = Vector256<float>.Zero;
-                            foreach (float[] du in sums)
-                                fixed (float* pd = du)
+                            int lanes = Math.Min(8, cin - c);
+                            long at = (long)k * cin + c;
+                            for (int xi = 0; xi < 16; xi++, at += plane)
+                            {
+                                Vector256<float> sum = lanes == 8 ? Vector256.Load(s0 + at) : Partial(s0 + at, lanes);
+                                if (s1 != null) sum += lanes == 8 ? Vector256.Load(s1 + at) : Partial(s1 + at, lanes);
+                                for (int i = 2; i < sums.Length; i++)
+                                    sum += Partial((float*)handles[i].AddrOfPinnedObject() + at, lanes);
+                                d[xi] = sum;
+                            }
+                            for (int j = 0; j < 4; j++)
+                            {
+                                // Gᵀ down column j: rows u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3.
+                                Vector256<float> u0 = d[j], u1 = d[4 + j], u2 = d[8 + j], u3 = d[12 + j];
+                                Vector256<float> sum = (u1 + u2) * half;
+                                d[j] = u0 + sum;
+                                d[4 + j] = (u1 - u2) * half;
+                                d[8 + j] = sum + u3;
+                            }
+                            for (int a = 0; a < 3; a++)
+                            {
+                                Vector256<float> t0 = d[4 * a], t1 = d[4 * a + 1], t2 = d[4 * a + 2], t3 = d[4 * a + 3];
+                                Vector256<float> sum = (t1 + t2) * half;
+                                Vector256.Store(t0 + sum, outv + (3 * a) * 8);
+                                Vector256.Store((t1 - t2) * half, outv + (3 * a + 1) * 8);
+                                Vector256.Store(sum + t3, outv + (3 * a + 2) * 8);
+                            }
+                            float* g = pw + gwOffset + ((long)k * cin + c) * 9;
+                            if (lanes == 8)
+                            {
+                                // The 8 filters' 72 taps are contiguous in gw: gather them filter-major from the
+                                // tap-major results and add 8 at a time.
+                                for (int q = 0; q < 9; q++)
                                 {
-                                    float* at = pd + (long)xi * plane + k * cin + c;
-                                    sum += lanes == 8 ? Vector256.Load(at) : Partial(at, lanes);
+                                    var idx = Vector256.Load(FilterMajor + 8 * q);
+                                    Vector256.Store(Vector256.Load(g + 8 * q) + Avx2.GatherVector256(outv, idx, 4), g + 8 * q);
                                 }
-                            d[xi] = sum;
+                            }
+                            else
+                            {
+                                for (int l = 0; l < lanes; l++)
+                                    for (int tap = 0; tap < 9; tap++) g[l * 9 + tap] += outv[tap * 8 + l];
+                            }
                         }
-                        var half = Vector256.Create(0.5f);
-                        for (int j = 0; j < 4; j++)
-                        {
-                            // Gᵀ down column j: rows u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3.
-                            Vector256<float> u0 = d[j], u1 = d[4 + j], u2 = d[8 + j], u3 = d[12 + j];
-                            Vector256<float> sum = (u1 + u2) * half;
-                            d[j] = u0 + sum;
-                            d[4 + j] = (u1 - u2) * half;
-                            d[8 + j] = sum + u3;
-                        }
-                        for (int a = 0; a < 3; a++)
-                        {
-                            Vector256<float> t0 = d[4 * a], t1 = d[4 * a + 1], t2 = d[4 * a + 2], t3 = d[4 * a + 3];
-                            Vector256<float> sum = (t1 + t2) * half;
-                            Vector256.Store(t0 + sum, outv + (3 * a) * 8);
-                            Vector256.Store((t1 - t2) * half, outv + (3 * a + 1) * 8);
-                            Vector256.Store(sum + t3, outv + (3 * a + 2) * 8);
-                        }
-                        for (int l = 0; l < lanes; l++)
-                        {
-                            float* g9 = pw + gwOffset + ((long)k * cin + c + l) * 9;
-                            for (int tap = 0; tap < 9; tap++) g9[tap] += outv[tap * 8 + l];
-                        }
-                    }
-            }
-        });
+                }
+            });
+        }
+        finally
+        {
+            foreach (var h in handles) h.Free();
+        }
+    }
+
+    /// <summary>For element e = 9·l + tap of 8 consecutive filters, its place tap·8 + l in the tap-major results.</summary>
+    private static readonly int* FilterMajor = MakeFilterMajor();
+
+    private static int* MakeFilterMajor()
+    {
+        int* table = (int*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(72 * sizeof(int), 32);
+        for (int e = 0; e < 72; e++) table[e] = e % 9 * 8 + e / 9;
+        return table;
     }
 
     private static Vector256<float> Partial(float* p, int count)
