@@ -8,7 +8,7 @@ core=tests/AutoGradNet.Tests/AutoGradNet.Tests.csproj
 # Each run, fields separated by ";": environment assignments (or "-"), project, extra arguments. The last two runs
 # repeat the GEMM, convolution and pooling kernel tests with the JIT denied AVX-512 (the ymm micro-kernel) and then
 # AVX2 (the scalar fallbacks), so every code path of those kernels is checked on a machine that has AVX-512.
-kernels="FullyQualifiedName~GemmTests|FullyQualifiedName~ConvolutionTests|FullyQualifiedName~PoolingTests"
+kernels="FullyQualifiedName~GemmTests|FullyQualifiedName~ConvolutionTests|FullyQualifiedName~WinogradTests|FullyQualifiedName~PoolingTests"
 runs=(
   "-;$core;"
   "-;tests/AutoGradNet.Gpu.Tests/AutoGradNet.Gpu.Tests.csproj;"
