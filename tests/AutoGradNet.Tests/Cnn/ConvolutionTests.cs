@@ -27,7 +27,7 @@ public class ConvolutionTests
         { [3, 16, 9, 8], [16, 8, 3, 3], [2, 1], [0, 1], [1, 1], 2, false },   // mixed strides, batch in the columns
         { [1, 8, 15, 15], [8, 8, 3, 3], [2, 2], [2, 2], [2, 2], 1, true },     // dilated
         { [2, 8, 12, 12], [16, 8, 1, 1], [2, 2], [0, 0], [1, 1], 1, false },  // 1×1 stride 2 (a ResNet shortcut): im2col
-        // ≥ 32 filters per group, ≥ 512 positions: the weight gradient is computed transposed, the input read in place
+        // ≥ 128 positions per sample: the weight gradient is computed transposed, the input read in place
         // as the GEMM's A (the gradcheck below crops the input to 6×7, which takes the other orientation).
         { [2, 8, 24, 22], [32, 8, 3, 3], [1, 1], [1, 1], [1, 1], 1, false },
         { [2, 16, 23, 23], [64, 8, 3, 3], [1, 1], [1, 1], [1, 1], 2, true },
@@ -133,17 +133,19 @@ public class ConvolutionTests
     }
 
     /// <summary>
-    /// The weight gradient at sizes the gradcheck cannot afford (≥ 32 filters per group and ≥ 512 output positions,
+    /// The weight gradient at sizes the gradcheck cannot afford (32 filters per group and ≥ 512 output positions,
     /// where it is computed transposed with the input read in place) against Σₙ gy[n] · unfold(x)[n]ᵀ built from
     /// the public unfold and matmul, in float64 and float32.
     /// </summary>
     [Theory]
-    [InlineData(24, 22, 1, 1)]
-    [InlineData(23, 23, 1, 2)]
-    [InlineData(48, 46, 2, 1)]
-    public void LargeWeightGradientMatchesUnfoldTimesGradient(int h, int w, int stride, int groups)
+    [InlineData(24, 22, 1, 1, 32)]
+    [InlineData(23, 23, 1, 2, 32)]
+    [InlineData(48, 46, 2, 1, 32)]
+    [InlineData(14, 12, 1, 1, 20)]   // 168 positions, 20 filters (transposed since session 5)
+    [InlineData(10, 10, 1, 1, 20)]   // 100 positions: the original orientation
+    public void LargeWeightGradientMatchesUnfoldTimesGradient(int h, int w, int stride, int groups, int filters)
     {
-        int cin = 8 * groups, cout = 32 * groups;
+        int cin = 8 * groups, cout = filters * groups;
         var x = Rand([2, cin, h, w], 31);
         var wt = Rand([cout, 8, 3, 3], 32, grad: true);
         var y = F.Conv2d(x, wt, null, stride, 1, groups: groups);
@@ -154,9 +156,9 @@ public class ConvolutionTests
         var perGroup = new List<Tensor>();
         for (int grp = 0; grp < groups; grp++)
         {
-            var gyG = gy.Reshape(2, cout, l).Narrow(1, grp * 32, 32);               // [2, 32, L]
+            var gyG = gy.Reshape(2, cout, l).Narrow(1, grp * filters, filters);     // [2, filters, L]
             var colsG = cols.Narrow(1, grp * 72, 72);                               // [2, 72, L]
-            perGroup.Add(gyG.Matmul(colsG.Transpose(1, 2)).Sum([0]));               // [32, 72]
+            perGroup.Add(gyG.Matmul(colsG.Transpose(1, 2)).Sum([0]));               // [filters, 72]
         }
         var expected = Tensor.Cat(perGroup, 0);
         Assert.True(gw.Reshape(cout, 72).AllClose(expected, 1e-10, 1e-10), "float64 weight gradient");
@@ -173,7 +175,7 @@ public class ConvolutionTests
     /// </summary>
     [Theory]
     [InlineData(100, 2)]    // one output channel per group: im2col over chunks of the batch
-    [InlineData(100, 16)]   // implicit GEMM, one product per sample
+    [InlineData(100, 16)]   // implicit GEMM, one product per sample (the weight gradient transposed: ≥ 128 positions)
     [InlineData(7, 16)]     // implicit GEMM, 49 positions: the batch goes into the GEMM's columns
     [InlineData(100, 64)]   // 32 filters per group: the weight gradient transposed, per sample
     [InlineData(7, 64)]     // 32 filters per group with the batch in the columns: the original orientation

@@ -173,8 +173,8 @@ internal sealed partial class CpuBackend
 
     /// <summary>
     /// gw[grp] += Σₙ gy[n, grp] · B[n, grp]ᵀ, the batch summed inside one GEMM (C shared by the batch, or the batch in
-    /// the k loop when it goes into the columns). Computed transposed, gw[grp]ᵀ = Σₙ B[n, grp] · gy[n, grp]ᵀ, when the
-    /// layer has <see cref="MinTransposedWeightChannels"/> filters per group: then the column view B (taps × positions)
+    /// the k loop when it goes into the columns). Computed transposed, gw[grp]ᵀ = Σₙ B[n, grp] · gy[n, grp]ᵀ, when each
+    /// sample has <see cref="MinTransposedWeightPositions"/> output positions: then the column view B (taps × positions)
     /// is the GEMM's A, which the micro-kernel reads in place (no transposing pack of the input), and only gy and the
     /// small result are transposed.
     /// </summary>
@@ -194,7 +194,7 @@ internal sealed partial class CpuBackend
         if (gyt is not null) SwapLeadingAxes(gys, gy.Offset, a, gyt.Offset, b.N, b.Cout, b.L);
         int batch = b.Batched ? 1 : b.N, depth = b.Batched ? b.N * b.L : b.L;
         long aOffset = gyt?.Offset ?? gy.Offset, aStride = b.Batched ? 0 : (long)b.Cout * b.L;
-        if (b.CoutG >= MinTransposedWeightChannels && !b.Batched && b.L >= MinTransposedWeightPositions && Gemm.ReadsIndexedAInPlace)
+        if (!b.Batched && b.L >= MinTransposedWeightPositions && Gemm.ReadsIndexedAInPlace)
         {
             using var gwt = Tensor.Alloc([b.Ckg, b.CoutG], gw.DType, gw.Device);
             T[] gwts = Data<T>(gwt);
@@ -217,14 +217,15 @@ internal sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// Filters per group and output positions per sample from which the weight gradient is computed transposed (input
-    /// read in place as the GEMM's A). Measured on the 2-core Zen 5 box: the transposing pack of the input was 15–17 %
-    /// of the 64- and 128-channel 3×3 weight gradients at 32×32 and 16×16; transposed, the 32×32 one took 8 % less time
-    /// and the 16×16 one the same; at 8×8 (positions in runs of 8) and 4×4 (the batch in the columns: each tap's
-    /// positions spread over every sample) the unpacked reads miss the cache and it took 30 % and 2.4× longer. Layers
-    /// with few filters keep the original orientation, whose batch-split path suits them.
+    /// Output positions per sample from which the weight gradient is computed transposed (input read in place as the
+    /// GEMM's A). Measured on the 2-core Zen 5 box: the transposing pack of the input was 15–17 % of the 64- and
+    /// 128-channel 3×3 weight gradients at 32×32 and 16×16; transposed, the 32×32 one took 8 % less time. With the 8-row
+    /// zmm tile (session 5) the transposed product also won at 16×16 (64 channels 10 %, 32 channels 20 %), on LeNet's
+    /// layers (first: 20 filters, 28×28, 2.4× faster; second: 14×14, 3 %) and on 8–16-filter layers (30–50 %). At 8×8
+    /// (positions in runs of 8) and 4×4 (the batch in the columns: each tap's positions spread over every sample) the
+    /// unpacked reads miss the cache: 30 % and 2.4× slower for wide layers, so those keep the original orientation.
     /// </summary>
-    private const int MinTransposedWeightChannels = 32, MinTransposedWeightPositions = 512;
+    private const int MinTransposedWeightPositions = 128;
 
     /// <summary>dst [cols, rows] += src [rows, cols]ᵀ, both dense; blocked so both sides stay in cache.</summary>
     private static void AddTransposed<T>(T[] src, int srcOffset, T[] dst, long dstOffset, int rows, int cols) where T : unmanaged, INumber<T>
