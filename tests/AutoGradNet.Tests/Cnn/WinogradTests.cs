@@ -4,7 +4,7 @@ using F = AutoGradNet.Functional;
 namespace AutoGradNet.Tests.Cnn;
 
 /// <summary>
-/// The CPU's Winograd F(2×2, 3×3) path (float32, 3×3, stride 1, ≥ 32 channels each side): forward and input
+/// The CPU's Winograd F(2×2, 3×3) path (float32, 3×3, stride 1, ≥ 64 channels each side): forward and input
 /// gradient against the float64 direct reference, over the tilings it handles (tile rows of 3–4 tiles packed two to
 /// a register, rows padded to 8 tiles, several registers per row), odd output sizes, paddings 0–2 and batch 1.
 /// </summary>
@@ -15,15 +15,15 @@ public class WinogradTests
     public static TheoryData<int[], int, int, int> Cases => new()
     {
         // input [N, Cin, H, W], Cout, padding, (unused) case id
-        { [2, 32, 8, 8], 32, 1, 0 },     // 4 tiles per row: two tile rows per register
-        { [1, 40, 7, 5], 33, 1, 1 },     // odd output 7×5 (3 tiles per row, padded tile row), batch 1, odd channels
-        { [2, 32, 16, 16], 48, 1, 2 },   // 8 tiles per row
-        { [1, 32, 13, 19], 32, 1, 3 },   // 10 tiles per row: a row padded to 16, odd sides
-        { [2, 36, 12, 11], 40, 0, 4 },   // no padding: 10×9 output
-        { [1, 32, 9, 10], 32, 2, 5 },    // padding 2 (the input gradient of an unpadded layer)
-        { [1, 32, 34, 33], 32, 1, 6 },   // 17 tiles per row: three registers per row
-        { [9, 32, 6, 6], 32, 1, 7 },     // chunks of 2 images, the last one of 1
-        { [1, 32, 10, 37], 32, 2, 8 },   // even padding on a wide row: its columns split 16 at a time from the first
+        { [2, 64, 8, 8], 64, 1, 0 },     // 4 tiles per row: two tile rows per register
+        { [1, 80, 7, 5], 65, 1, 1 },     // odd output 7×5 (3 tiles per row, padded tile row), batch 1, odd channels
+        { [2, 64, 16, 16], 96, 1, 2 },   // 8 tiles per row
+        { [1, 64, 13, 19], 64, 1, 3 },   // 10 tiles per row: a row padded to 16, odd sides
+        { [2, 72, 12, 11], 80, 0, 4 },   // no padding: 10×9 output
+        { [1, 64, 9, 10], 64, 2, 5 },    // padding 2 (the input gradient of an unpadded layer)
+        { [1, 64, 34, 33], 64, 1, 6 },   // 17 tiles per row: three registers per row
+        { [9, 64, 6, 6], 64, 1, 7 },     // chunks of 2 images, the last one of 1
+        { [1, 64, 10, 37], 64, 2, 8 },   // even padding on a wide row: its columns split 16 at a time from the first
         // ≥ 128 channels each side: the weight gradient too.
         { [2, 128, 8, 8], 128, 1, 9 },
         { [3, 130, 7, 11], 128, 0, 10 },
@@ -64,14 +64,15 @@ public class WinogradTests
     public void ShapesOutsideItsDomainTakeTheDirectPath()
     {
         var g = new ConvGeometry([8, 8], [3, 3], [1, 1], [1, 1], [1, 1], [8, 8]);
-        Assert.True(Winograd.Applies(g, 1, 32, 32) || !System.Runtime.Intrinsics.X86.Avx2.IsSupported);
-        Assert.False(Winograd.Applies(g, 1, 16, 32));     // few input channels
+        Assert.True(Winograd.Applies(g, 1, 64, 64) || !System.Runtime.Intrinsics.X86.Avx2.IsSupported);
+        Assert.False(Winograd.Applies(g, 1, 32, 64));     // few input channels
+        Assert.False(Winograd.Applies(g, 1, 64, 32));     // few output channels
         Assert.False(Winograd.AppliesToWeightGradient(g, 1, 64, 64));   // the weight gradient wants ≥ 128 each side
         Assert.Equal(Winograd.Applies(g, 1, 128, 128), Winograd.AppliesToWeightGradient(g, 1, 128, 128));
-        Assert.False(Winograd.Applies(g, 2, 64, 64));     // grouped
-        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [2, 2], [1, 1], [1, 1], [4, 4]), 1, 32, 32)); // stride 2
-        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [1, 1], [2, 2], [2, 2], [8, 8]), 1, 32, 32)); // dilated
-        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [5, 5], [1, 1], [1, 1], [2, 2], [8, 8]), 1, 32, 32)); // 5×5
-        Assert.False(Winograd.Applies(new ConvGeometry([4, 4], [3, 3], [1, 1], [1, 1], [1, 1], [4, 4]), 1, 32, 32)); // 2 tiles per row
+        Assert.False(Winograd.Applies(g, 2, 128, 128));   // grouped
+        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [2, 2], [1, 1], [1, 1], [4, 4]), 1, 64, 64)); // stride 2
+        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [3, 3], [1, 1], [2, 2], [2, 2], [8, 8]), 1, 64, 64)); // dilated
+        Assert.False(Winograd.Applies(new ConvGeometry([8, 8], [5, 5], [1, 1], [1, 1], [2, 2], [8, 8]), 1, 64, 64)); // 5×5
+        Assert.False(Winograd.Applies(new ConvGeometry([4, 4], [3, 3], [1, 1], [1, 1], [1, 1], [4, 4]), 1, 64, 64)); // 2 tiles per row
     }
 }
