@@ -42,17 +42,6 @@ internal static unsafe class Winograd
     /// <summary>Calls of <see cref="Forward"/> so far in this process (tests check that a shape took this path).</summary>
     internal static long Calls => Interlocked.Read(ref s_calls);
 
-    /// <summary>
-    /// Whether <see cref="WeightGradient"/> takes this layer: the conditions of <see cref="Applies"/> with at least
-    /// <see cref="MinWeightGradientChannels"/> channels each side. Its products sum over tiles, so besides the input it
-    /// transforms the upstream gradient per chunk; measured on the 2-core Zen 5 box, the 128- and 256-channel 3×3
-    /// weight gradients took 0.77× and 0.87× the direct product's time, the 64-channel 32×32 one 1.1×.
-    /// </summary>
-    public static bool AppliesToWeightGradient(ConvGeometry g, int groups, int cin, int cout) =>
-        Math.Min(cin, cout) >= MinWeightGradientChannels && Applies(g, groups, cin, cout);
-
-    private const int MinWeightGradientChannels = 128;
-
     /// <summary>On by default; off gives the direct product everywhere (tests compare the two).</summary>
     internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("AUTOGRADNET_WINOGRAD") != "0";
 
