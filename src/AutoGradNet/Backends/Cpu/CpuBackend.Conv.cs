@@ -180,7 +180,7 @@ internal sealed partial class CpuBackend
     /// </summary>
     private static void ConvolutionWeightT<T>(Tensor x, Tensor gy, Tensor gw, ConvGeometry g, int groups) where T : unmanaged, INumber<T>
     {
-        if (typeof(T) == typeof(float) && x.ShapeArray[0] > 0 && Winograd.Applies(g, groups, x.ShapeArray[1], gy.ShapeArray[1]))
+        if (typeof(T) == typeof(float) && x.ShapeArray[0] > 0 && Winograd.AppliesToWeightGradient(g, groups, x.ShapeArray[1], gy.ShapeArray[1]))
         {
             Winograd.WeightGradient(Data<float>(x), x.Offset, Data<float>(gy), gy.Offset, Data<float>(gw), gw.Offset,
                 x.ShapeArray[0], x.ShapeArray[1], gy.ShapeArray[1], g);

@@ -21,9 +21,18 @@ namespace AutoGradNet.Backends.Cpu;
 internal static unsafe class Winograd
 {
     /// <summary>Channels (in and out) below which the direct product is kept: the transforms cost about as much as
-    /// a few channels of GEMM. Measured on the 2-core Zen 5 box: at 32 channels the forward took 1.0× (14×14) and
-    /// 1.15× (32×32) the direct product's time, at 64 channels 0.95× (7×7) and 0.77× (32×32).</summary>
-    private const int MinChannels = 64;
+    /// a few channels of GEMM. Measured on the 2-core Zen 5 box (with the plane padding of <see cref="XiStride"/>): at 32
+    /// channels the forward took 0.75× (32×32), 0.72× (16×16) and 1.0× (14×14) the direct product's time.</summary>
+    private const int MinChannels = 32;
+
+    /// <summary>The same for <see cref="WeightGradient"/>, which also transforms the upstream gradient: at 32 channels
+    /// it took 1.07× (32×32), 0.95× (16×16) and 1.27× (14×14) the direct product's time, at 64 channels 0.65–0.75×.</summary>
+    private const int MinWeightGradientChannels = 64;
+
+    /// <summary>Whether <see cref="WeightGradient"/> takes this layer: <see cref="Applies"/> with at least
+    /// <see cref="MinWeightGradientChannels"/> channels each side.</summary>
+    public static bool AppliesToWeightGradient(ConvGeometry g, int groups, int cin, int cout) =>
+        Math.Min(cin, cout) >= MinWeightGradientChannels && Applies(g, groups, cin, cout);
 
     /// <summary>Whether a convolution of <paramref name="cin"/> → <paramref name="cout"/> channels with this geometry
     /// runs through <see cref="Forward"/>.</summary>
