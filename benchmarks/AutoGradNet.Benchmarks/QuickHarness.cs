@@ -264,8 +264,10 @@ internal static class ConvParts
     {
         body();
         var times = new double[reps];
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < reps; i++) { var sw = System.Diagnostics.Stopwatch.StartNew(); body(); times[i] = sw.Elapsed.TotalMilliseconds; }
+        double kb = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)reps / 1024;
         Array.Sort(times);
-        Console.WriteLine($"{name,-44} median {times[reps / 2],8:F3} ms  min {times[0],8:F3} ms");
+        Console.WriteLine($"{name,-44} median {times[reps / 2],8:F3} ms  min {times[0],8:F3} ms  alloc {kb,7:F1} KB");
     }
 }

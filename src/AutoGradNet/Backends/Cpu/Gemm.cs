@@ -63,18 +63,22 @@ internal static unsafe class Gemm
     /// packed: the micro-kernel broadcasts its elements from where they lie, any offsets being as cheap as any other —
     /// which is how a convolution's weight gradient reads the input (taps × positions) without transposing it.
     /// </para>
+    /// <para>
+    /// With <paramref name="singleThreaded"/> the call runs on the calling thread only (for callers that already split
+    /// their work across the cores: then no per-call closure for the worker team is allocated either).
+    /// </para>
     /// </remarks>
     public static void Run<T>(bool transA, bool transB, int batch, int m, int n, int k,
         T[] a, long aOffset, int lda, long strideA,
         T[] b, long bOffset, int ldb, long strideB,
         T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows = null, int[]? bCols = null,
-        int[]? aRows = null, int[]? aCols = null)
+        int[]? aRows = null, int[]? aCols = null, bool singleThreaded = false)
         where T : unmanaged, INumber<T>
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"GEMM runs on float and double, not {typeof(T).Name}.");
         Impl<T>.Run(transA, transB, batch, m, n, k, a, aOffset, lda, strideA,
-            b, bOffset, ldb, strideB, c, cOffset, ldc, strideC, accumulate, bRows, bCols, aRows, aCols);
+            b, bOffset, ldb, strideB, c, cOffset, ldc, strideC, accumulate, bRows, bCols, aRows, aCols, singleThreaded);
     }
 
     /// <summary>Whether an indexed A is read in place by the micro-kernel (AVX2/FMA machines); without AVX2 every
@@ -145,7 +149,8 @@ internal static unsafe class Gemm
         public static void Run(bool transA, bool transB, int batch, int m, int n, int k,
             T[] a, long aOffset, int lda, long strideA,
             T[] b, long bOffset, int ldb, long strideB,
-            T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols, int[]? aRows, int[]? aCols)
+            T[] c, long cOffset, int ldc, long strideC, bool accumulate, int[]? bRows, int[]? bCols, int[]? aRows, int[]? aCols,
+            bool singleThreaded)
         {
             ArgumentNullException.ThrowIfNull(a);
             ArgumentNullException.ThrowIfNull(b);
@@ -174,7 +179,7 @@ internal static unsafe class Gemm
                 cOffset, ldc, strideC, accumulate, bRows, bCols, aRows, aCols);
             long work = (long)batch * m * n * k;
             int threads = Environment.ProcessorCount;
-            if (threads < 2 || work < ParallelThreshold || !Fma.IsSupported || !Avx2.IsSupported)
+            if (singleThreaded || threads < 2 || work < ParallelThreshold || !Fma.IsSupported || !Avx2.IsSupported)
             {
                 fixed (T* pa = a, pb = b, pc = c)
                 fixed (int* rows = bRows, cols = bCols)

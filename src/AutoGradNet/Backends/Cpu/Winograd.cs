@@ -196,7 +196,7 @@ internal static unsafe class Winograd
                             // The worker's first chunk overwrites its sum; later ones add to it.
                             for (int xi = 0; xi < 16; xi++)
                                 Gemm.Run(false, true, 1, cout, cin, tiles, gt, xi * XiStride(cout, tiles), tiles, 0,
-                                    v, xi * XiStride(cin, tiles), tiles, 0, du, xi * plane, cin, 0, chunk != worker);
+                                    v, xi * XiStride(cin, tiles), tiles, 0, du, xi * plane, cin, 0, chunk != worker, singleThreaded: true);
                         }
                 }
             }
