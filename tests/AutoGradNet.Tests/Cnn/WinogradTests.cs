@@ -1,4 +1,7 @@
 using AutoGradNet.Backends.Cpu;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 using F = AutoGradNet.Functional;
 
 namespace AutoGradNet.Tests.Cnn;
@@ -36,6 +39,40 @@ public class WinogradTests
     public void ForwardAndGradientsMatchTheFloat64DirectConvolution(int[] xs, int cout, int pad, int id)
     {
         _ = id;
+        Check(xs, cout, pad);
+    }
+
+    /// <summary>A generated Winograd case: batch 1–3, input sides 3–20 (odd ones common), padding 0–2, channel counts
+    /// either side of the 32- and 64-channel thresholds. Shrinks towards batch 1, small sides, no padding.</summary>
+    public sealed record Case(int Batch, int Cin, int Cout, int H, int W, int Pad)
+    {
+        public override string ToString() => $"x [{Batch}, {Cin}, {H}, {W}] → {Cout}, padding {Pad}";
+    }
+
+    private static readonly Arbitrary<Case> Cases3x3 = Arb.From(
+        from batch in Gen.Choose(1, 3)
+        from cin in Gen.Elements(32, 37, 64, 70)
+        from cout in Gen.Elements(32, 33, 64, 65)
+        from h in Gen.Choose(3, 20)
+        from w in Gen.Choose(3, 20)
+        from pad in Gen.Choose(0, 2)
+        select new Case(batch, cin, cout, h, w, pad),
+        c => new[]
+        {
+            c with { Batch = 1 }, c with { Pad = 0 }, c with { H = Math.Max(3, c.H / 2) }, c with { W = Math.Max(3, c.W / 2) },
+            c with { H = c.H - 1 }, c with { W = c.W - 1 },
+        }.Where(d => d != c && d.H >= 3 && d.W >= 3 && d.H + 2 * d.Pad >= 4 && (d.W + 2 * d.Pad - 1) / 2 >= 3));
+
+    [Property(MaxTest = 25)]
+    public Property GeneratedShapesMatchTheFloat64DirectConvolution() =>
+        Prop.ForAll(Cases3x3, c =>
+        {
+            // Cases whose output rows are too short for Winograd take the direct path: still a valid check.
+            Check([c.Batch, c.Cin, c.H, c.W], c.Cout, c.Pad, countCalls: false);
+        });
+
+    private static void Check(int[] xs, int cout, int pad, bool countCalls = true)
+    {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return;
         var x = Rand(xs, 41);
         var w = Rand([cout, xs[1], 3, 3], 42) * 0.2;
@@ -53,7 +90,7 @@ public class WinogradTests
         // The forward ran through Winograd, the input gradient too where it is a padded convolution (padding ≤ 2),
         // and the weight gradient from 64 channels each side (other tests may add calls of their own).
         int expectedCalls = 1 + (pad <= 2 ? 1 : 0) + (Math.Min(xs[1], cout) >= 64 ? 1 : 0);
-        Assert.True(Winograd.Calls - before >= expectedCalls, $"Winograd calls: {Winograd.Calls - before}");
+        if (countCalls) Assert.True(Winograd.Calls - before >= expectedCalls, $"Winograd calls: {Winograd.Calls - before}");
 
         CnnReference.AssertClose(y.ToArray<double>(), y32.ToDoubleArray(), 2e-5, "forward");
         CnnReference.AssertClose(g64[0]!.ToArray<double>(), g32[0]!.ToDoubleArray(), 2e-5, "input gradient");
