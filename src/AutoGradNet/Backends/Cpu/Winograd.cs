@@ -79,14 +79,15 @@ internal static unsafe class Winograd
     }
 
     /// <summary>y [N, Cout, Ho, Wo] = conv(x [N, Cin, H, W], w [Cout, Cin, 3, 3]) with the padding of <paramref name="g"/>.
-    /// All three contiguous.</summary>
+    /// All three contiguous. With <paramref name="flippedWeights"/>, w is [Cin, Cout, 3, 3] and the convolution uses it
+    /// transposed and flipped in space (the input gradient of a convolution by w), read so without a copy.</summary>
     /// <remarks>
     /// The weights are transformed and packed for the GEMM once; then each core takes chunks of whole images and runs
     /// input transform, 16 products and output transform on one chunk at a time, so a chunk's transformed tiles
     /// (16·(Cin + Cout) values per tile) stay in cache between the three steps instead of streaming through memory.
     /// </remarks>
     public static void Forward(float[] x, long xOffset, float[] w, long wOffset, float[] y, long yOffset,
-        int n, int cin, int cout, ConvGeometry g)
+        int n, int cin, int cout, ConvGeometry g, bool flippedWeights = false)
     {
         Interlocked.Increment(ref s_calls);
         var t = new Tiling(g);
@@ -101,7 +102,7 @@ internal static unsafe class Winograd
         float[] u = pool.Rent((int)(16 * XiStride(cout, cin))), packed = pool.Rent(16 * packedSize);
         try
         {
-            TransformWeights(w, wOffset, u, cout, cin);
+            TransformWeights(w, wOffset, u, cout, cin, flippedWeights);
             fixed (float* pu = u, pp = packed)
             {
                 float* pu0 = pu, pp0 = pp;
@@ -360,14 +361,16 @@ internal static unsafe class Winograd
     }
 
     /// <summary>U[ξ][k][c] = (G g Gᵀ)[ξ] for every filter g = w[k, c], 8 input channels at a time (stride-9 gathers).</summary>
-    private static void TransformWeights(float[] w, long wOffset, float[] u, int cout, int cin)
+    private static void TransformWeights(float[] w, long wOffset, float[] u, int cout, int cin, bool flipped)
     {
         long plane = XiStride(cout, cin);
+        // Filter (k, c) and its tap j: w[k, c, j], or for the input gradient's weight w[c, k, 8 − j].
+        long step = flipped ? (long)cout * 9 : 9;
         ParallelFor(cout, cin * 60, (k0, k1) =>
         {
             fixed (float* pw = w, pu = u)
             {
-                var taps = Vector256.Create(0, 9, 18, 27, 36, 45, 54, 63);
+                var taps = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)step;
                 Span<Vector256<float>> gv = stackalloc Vector256<float>[9];
                 Span<Vector256<float>> uv = stackalloc Vector256<float>[16];
                 for (int k = k0; k < k1; k++)
@@ -375,15 +378,15 @@ internal static unsafe class Winograd
                     int c = 0;
                     for (; c + 8 <= cin; c += 8)
                     {
-                        float* src = pw + wOffset + ((long)k * cin + c) * 9;
-                        for (int j = 0; j < 9; j++) gv[j] = Avx2.GatherVector256(src + j, taps, 4);
+                        float* src = pw + wOffset + (flipped ? c * step + k * 9L : ((long)k * cin + c) * 9);
+                        for (int j = 0; j < 9; j++) gv[j] = Avx2.GatherVector256(src + (flipped ? 8 - j : j), taps, 4);
                         Filter(gv, uv);
                         for (int xi = 0; xi < 16; xi++) Vector256.Store(uv[xi], pu + (long)xi * plane + k * cin + c);
                     }
                     for (; c < cin; c++)
                     {
-                        float* src = pw + wOffset + ((long)k * cin + c) * 9;
-                        for (int j = 0; j < 9; j++) gv[j] = Vector256.Create(src[j]);
+                        float* src = pw + wOffset + (flipped ? c * step + k * 9L : ((long)k * cin + c) * 9);
+                        for (int j = 0; j < 9; j++) gv[j] = Vector256.Create(src[flipped ? 8 - j : j]);
                         Filter(gv, uv);
                         for (int xi = 0; xi < 16; xi++) pu[(long)xi * plane + k * cin + c] = uv[xi].ToScalar();
                     }
