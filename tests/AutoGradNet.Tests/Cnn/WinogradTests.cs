@@ -99,6 +99,22 @@ public class WinogradTests
         CnnReference.AssertClose(g64[1]!.Div(scale).ToArray<double>(), g32[1]!.To(DType.Float64).Div(scale).ToArray<double>(), 1e-5, "weight gradient");
     }
 
+    /// <summary>A stride-1 transposed convolution is the input gradient of a convolution, so it takes the same path
+    /// (reading its weight [Cin, Cout, 3, 3] flipped and transposed).</summary>
+    [Fact]
+    public void TransposedConvolutionMatchesFloat64()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return;
+        var x = Rand([2, 40, 6, 9], 51);
+        var w = Rand([40, 32, 3, 3], 52) * 0.2;
+        var expected = F.ConvTranspose2d(x, w, null, stride: 1, padding: 1);
+        long before = Winograd.Calls;
+        var actual = F.ConvTranspose2d(x.To(DType.Float32), w.To(DType.Float32), null, stride: 1, padding: 1);
+        Assert.True(Winograd.Calls > before, "the transposed convolution did not run through Winograd");
+        Assert.Equal(expected.Shape, actual.Shape);
+        CnnReference.AssertClose(expected.ToArray<double>(), actual.ToDoubleArray(), 2e-5, "conv_transpose2d");
+    }
+
     [Fact]
     public void ShapesOutsideItsDomainTakeTheDirectPath()
     {
