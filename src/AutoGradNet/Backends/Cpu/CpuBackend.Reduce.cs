@@ -91,8 +91,8 @@ internal sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Runs body(start, end) over [0, rows), split across cores when rows·cost is large.</summary>
-    private static void ParallelRows(int rows, int costPerRow, Action<int, int> body)
+    /// <summary>Runs body(start, end) over [0, rows), split across cores (one range each) when rows·cost is large.</summary>
+    internal static void ParallelRows(int rows, int costPerRow, Action<int, int> body)
     {
         long work = (long)rows * Math.Max(costPerRow, 1);
         int chunks = work >= Strided.ParallelThreshold ? Math.Min(rows, Environment.ProcessorCount) : 1;

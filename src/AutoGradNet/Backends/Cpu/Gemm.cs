@@ -529,60 +529,16 @@ internal static unsafe class Gemm
                 int p = 0;
                 if (mr == MR)
                 {
-                    if (MR == 8) for (; p + W <= kc; p += W) TransposeRows8(r0 + p, lda, dst + p * MR);
+                    // 8-row panels are W×W block transposes (one for float, two for double) with columns MR apart.
+                    if (MR == 8)
+                        for (; p + W <= kc; p += W)
+                            for (int r = 0; r < MR; r += W) TransposeBlock(r0 + r * lda + p, lda, dst + p * MR + r, MR);
                     else for (; p + W <= kc; p += W) TransposeRows6(r0 + p, lda, dst + p * MR);
                 }
                 for (; p < kc; p++)
                 {
                     for (int r = 0; r < MR; r++)
                         dst[p * MR + r] = r < mr ? r0[r * lda + p] : T.Zero;
-                }
-            }
-        }
-
-        /// <summary>Transposes the 8×W block at <paramref name="src"/> (row stride <paramref name="lds"/>) into W
-        /// consecutive groups of 8 at <paramref name="dst"/>: for float one 8×8 register transpose, for double two
-        /// 4×4 ones (rows 0–3 and 4–7 of each column side by side).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void TransposeRows8(T* src, nint lds, T* dst)
-        {
-            if (typeof(T) == typeof(float))
-            {
-                float* s = (float*)src, d = (float*)dst;
-                Vector256<float> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds);
-                Vector256<float> r2 = Avx.LoadVector256(s + 2 * lds), r3 = Avx.LoadVector256(s + 3 * lds);
-                Vector256<float> r4 = Avx.LoadVector256(s + 4 * lds), r5 = Avx.LoadVector256(s + 5 * lds);
-                Vector256<float> r6 = Avx.LoadVector256(s + 6 * lds), r7 = Avx.LoadVector256(s + 7 * lds);
-                Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
-                Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-                Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
-                Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-                Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE);
-                Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
-                Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE);
-                Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-                Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-                Avx.Store(d + 8, Avx.Permute2x128(u1, u5, 0x20));
-                Avx.Store(d + 16, Avx.Permute2x128(u2, u6, 0x20));
-                Avx.Store(d + 24, Avx.Permute2x128(u3, u7, 0x20));
-                Avx.Store(d + 32, Avx.Permute2x128(u0, u4, 0x31));
-                Avx.Store(d + 40, Avx.Permute2x128(u1, u5, 0x31));
-                Avx.Store(d + 48, Avx.Permute2x128(u2, u6, 0x31));
-                Avx.Store(d + 56, Avx.Permute2x128(u3, u7, 0x31));
-            }
-            else
-            {
-                for (int half = 0; half < 8; half += 4)
-                {
-                    double* s = (double*)src + half * lds, d = (double*)dst + half;
-                    Vector256<double> r0 = Avx.LoadVector256(s), r1 = Avx.LoadVector256(s + lds);
-                    Vector256<double> r2 = Avx.LoadVector256(s + 2 * lds), r3 = Avx.LoadVector256(s + 3 * lds);
-                    Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
-                    Vector256<double> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-                    Avx.Store(d, Avx.Permute2x128(t0, t2, 0x20));
-                    Avx.Store(d + 8, Avx.Permute2x128(t1, t3, 0x20));
-                    Avx.Store(d + 16, Avx.Permute2x128(t0, t2, 0x31));
-                    Avx.Store(d + 24, Avx.Permute2x128(t1, t3, 0x31));
                 }
             }
         }

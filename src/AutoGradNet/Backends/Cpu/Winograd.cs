@@ -51,8 +51,9 @@ internal static unsafe class Winograd
     /// <summary>Calls of <see cref="Forward"/> so far in this process (tests check that a shape took this path).</summary>
     internal static long Calls => Interlocked.Read(ref s_calls);
 
-    /// <summary>On by default; off gives the direct product everywhere (tests compare the two).</summary>
-    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("AUTOGRADNET_WINOGRAD") != "0";
+    /// <summary>On unless the environment sets <c>AUTOGRADNET_WINOGRAD=0</c> (then every layer takes the direct
+    /// product; the benchmarks compare the two that way).</summary>
+    private static readonly bool Enabled = Environment.GetEnvironmentVariable("AUTOGRADNET_WINOGRAD") != "0";
 
     /// <summary>The tiling of one call: tiles per row and rows of tiles, padded as described above.</summary>
     private readonly struct Tiling
@@ -92,11 +93,7 @@ internal static unsafe class Winograd
         Interlocked.Increment(ref s_calls);
         var t = new Tiling(g);
         int threads = Environment.ProcessorCount;
-        // Images per chunk: at least ChunkTiles tiles per product, fewer when that would leave a core idle.
-        int perChunk = Math.Clamp((ChunkTiles + t.TilesPerImage - 1) / t.TilesPerImage, 1, Math.Max(1, n / Math.Max(1, 2 * threads)));
-        int chunks = (n + perChunk - 1) / perChunk;
-        long chunkTiles = (long)perChunk * t.TilesPerImage;
-        if (chunkTiles * 16 * Math.Max(cin, cout) > int.MaxValue / 2) throw new NotSupportedException("Winograd chunk over 2^30 elements.");
+        var (perChunk, chunks, chunkTiles) = PlanChunks(n, t, ChunkTiles, 2 * threads, Math.Max(cin, cout));
         int packedSize = Gemm.PackedASize(cout, cin);
         var pool = ArrayPool<float>.Shared;
         float[] u = pool.Rent((int)(16 * XiStride(cout, cin))), packed = pool.Rent(16 * packedSize);
@@ -107,16 +104,15 @@ internal static unsafe class Winograd
             {
                 float* pu0 = pu, pp0 = pp;
                 var panels = new nint[16];
-                ParallelFor(16, (long)cout * cin, (x0, x1) =>
+                CpuBackend.ParallelRows(16, cout * cin, (x0, x1) =>
                 {
                     for (int xi = x0; xi < x1; xi++)
                         panels[xi] = (nint)Gemm.PackA(pu0 + xi * XiStride(cout, cin), cin, cout, cin, pp0 + (long)xi * packedSize);
                 });
                 int workers = Math.Min(threads, chunks);
-                ParallelFor(workers, long.MaxValue / workers, (w0, w1) =>
+                CpuBackend.ParallelRows(workers, OneRangePerWorker, (w0, w1) =>
                 {
-                    int tc = (int)chunkTiles;
-                    float[] v = pool.Rent((int)(16 * XiStride(cin, tc))), m = pool.Rent((int)(16 * XiStride(cout, tc)));
+                    float[] v = pool.Rent((int)(16 * XiStride(cin, chunkTiles))), m = pool.Rent((int)(16 * XiStride(cout, chunkTiles)));
                     try
                     {
                         fixed (float* pv = v, pm = m)
@@ -154,6 +150,22 @@ internal static unsafe class Winograd
     /// </summary>
     private static long XiStride(int rows, int cols) => (long)rows * cols + 16;
 
+    /// <summary>
+    /// Whole images per chunk (at least <paramref name="targetTiles"/> tiles, but no more than leaves
+    /// <paramref name="minChunks"/> chunks when the batch allows), the number of chunks and a full chunk's tiles.
+    /// </summary>
+    private static (int PerChunk, int Chunks, int Tiles) PlanChunks(int n, Tiling t, int targetTiles, int minChunks, int channels)
+    {
+        int perChunk = Math.Clamp((targetTiles + t.TilesPerImage - 1) / t.TilesPerImage, 1, Math.Max(1, n / Math.Max(1, minChunks)));
+        long tiles = (long)perChunk * t.TilesPerImage;
+        if (16 * XiStride(channels, (int)Math.Min(tiles, int.MaxValue)) > int.MaxValue / 2)
+            throw new NotSupportedException("Winograd chunk over 2^30 elements.");
+        return (perChunk, (n + perChunk - 1) / perChunk, (int)tiles);
+    }
+
+    /// <summary>A cost per worker that always splits: with as many rows as workers, each worker gets one range.</summary>
+    private const int OneRangePerWorker = Strided.ParallelThreshold;
+
     /// <summary>Tiles per product a chunk of images aims for (see <see cref="Forward"/>). 64 to 512 measured the same
     /// on the 64-, 128- and 256-channel layers (2-core Zen 5); 128 keeps a 256-channel chunk's tiles within 4 MiB.</summary>
     private const int ChunkTiles = 128;
@@ -170,18 +182,14 @@ internal static unsafe class Winograd
         Interlocked.Increment(ref s_calls);
         var t = new Tiling(g);
         int threads = Environment.ProcessorCount;
-        int perChunk = Math.Clamp((WeightChunkTiles + t.TilesPerImage - 1) / t.TilesPerImage, 1, Math.Max(1, n / Math.Max(1, threads)));
-        int chunks = (n + perChunk - 1) / perChunk;
-        long chunkTiles = (long)perChunk * t.TilesPerImage;
-        if (chunkTiles * 16 * Math.Max(cin, cout) > int.MaxValue / 2) throw new NotSupportedException("Winograd chunk over 2^30 elements.");
+        var (perChunk, chunks, chunkTiles) = PlanChunks(n, t, WeightChunkTiles, threads, Math.Max(cin, cout));
         int workers = Math.Min(threads, chunks);
         long plane = XiStride(cout, cin);
         var pool = ArrayPool<float>.Shared;
         var sums = new float[workers][];
-        ParallelFor(workers, long.MaxValue / workers, (w0, w1) =>
+        CpuBackend.ParallelRows(workers, OneRangePerWorker, (w0, w1) =>
         {
-            int tc = (int)chunkTiles;
-            float[] v = pool.Rent((int)(16 * XiStride(cin, tc))), gt = pool.Rent((int)(16 * XiStride(cout, tc)));
+            float[] v = pool.Rent((int)(16 * XiStride(cin, chunkTiles))), gt = pool.Rent((int)(16 * XiStride(cout, chunkTiles)));
             try
             {
                 for (int worker = w0; worker < w1; worker++)
@@ -280,7 +288,7 @@ internal static unsafe class Winograd
         {
             float* s0 = (float*)handles[0].AddrOfPinnedObject();
             float* s1 = sums.Length > 1 ? (float*)handles[1].AddrOfPinnedObject() : null;
-            ParallelFor(cout, cin * 60 * sums.Length, (k0, k1) =>
+            CpuBackend.ParallelRows(cout, cin * 60 * sums.Length, (k0, k1) =>
             {
                 fixed (float* pw = gw)
                 {
@@ -366,7 +374,7 @@ internal static unsafe class Winograd
         long plane = XiStride(cout, cin);
         // Filter (k, c) and its tap j: w[k, c, j], or for the input gradient's weight w[c, k, 8 − j].
         long step = flipped ? (long)cout * 9 : 9;
-        ParallelFor(cout, cin * 60, (k0, k1) =>
+        CpuBackend.ParallelRows(cout, cin * 60, (k0, k1) =>
         {
             fixed (float* pw = w, pu = u)
             {
@@ -591,21 +599,5 @@ internal static unsafe class Winograd
             return;
         }
         for (int i = 0; i < valid; i++) p[i] = values.GetElement(i);
-    }
-
-    /// <summary>Runs <paramref name="body"/> over [0, count) in one range per core when the work is large enough.</summary>
-    private static void ParallelFor(int count, long costPerItem, Action<int, int> body)
-    {
-        int chunks = (long)count * costPerItem >= Strided.ParallelThreshold ? Math.Min(count, Environment.ProcessorCount) : 1;
-        if (chunks <= 1)
-        {
-            body(0, count);
-            return;
-        }
-        CpuParallel.For(chunks, i =>
-        {
-            int start = (int)((long)count * i / chunks), end = (int)((long)count * (i + 1) / chunks);
-            if (start < end) body(start, end);
-        });
     }
 }
