@@ -51,6 +51,25 @@ public static class QuickHarness
             }
             return;
         }
+        if (filter.StartsWith("allocs-", StringComparison.Ordinal))
+        {
+            // Which types a training step allocates: the runtime's allocation-tick events (one per ~100 KB allocated),
+            // counted by type name over many steps. Sampled, so only the proportions mean anything.
+            Module<Tensor, Tensor> model = filter == "allocs-lenet" ? new LeNet() : ResNet.CifarResNet18();
+            model.Train();
+            var sgd = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+            var x = Tensor.Randn(filter == "allocs-lenet" ? [64, 1, 28, 28] : [32, 3, 32, 32], generator: g);
+            var y = Tensor.Randint(0, 10, [x.Size(0)], generator: g);
+            for (int i = 0; i < 3; i++) Step(model, sgd, x, y);
+            using var listener = new AllocationListener();
+            long before = GC.GetTotalAllocatedBytes(true);
+            for (int i = 0; i < reps; i++) Step(model, sgd, x, y);
+            long perStep = (GC.GetTotalAllocatedBytes(true) - before) / reps;
+            Console.WriteLine($"{filter}: {perStep / 1024.0:F1} KB per step; sampled types:");
+            foreach (var (type, n) in listener.Counts.OrderByDescending(kv => kv.Value).Take(40))
+                Console.WriteLine($"  {n,6}  {type}");
+            return;
+        }
         if (filter == "poolloop")
         {
             var a = Tensor.Randn([64, 20, 28, 28], generator: g);
@@ -269,5 +288,24 @@ internal static class ConvParts
         double kb = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)reps / 1024;
         Array.Sort(times);
         Console.WriteLine($"{name,-44} median {times[reps / 2],8:F3} ms  min {times[0],8:F3} ms  alloc {kb,7:F1} KB");
+    }
+}
+
+/// <summary>Counts the runtime's GC allocation-tick events by the allocated type's name.</summary>
+internal sealed class AllocationListener : System.Diagnostics.Tracing.EventListener
+{
+    public readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Counts = new();
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (e.EventName != "GCAllocationTick_V4" || e.PayloadNames is null) return;
+        int i = e.PayloadNames.IndexOf("TypeName");
+        if (i >= 0) Counts.AddOrUpdate(e.Payload![i]?.ToString() ?? "?", 1, (_, n) => n + 1);
     }
 }

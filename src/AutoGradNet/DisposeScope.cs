@@ -9,14 +9,35 @@ public sealed class DisposeScope : IDisposable
 {
     [ThreadStatic] private static DisposeScope? t_current;
 
-    private readonly DisposeScope? _outer;
-    private readonly List<Tensor> _tensors = [];
+    /// <summary>Emptied tensor lists of disposed scopes, reused by the next scopes on this thread: a training step
+    /// opens a scope per step and the backward pass one per node, and each list would otherwise regrow from empty.</summary>
+    [ThreadStatic] private static List<Tensor>[]? t_spareLists;
+    [ThreadStatic] private static int t_spareCount;
+    private const int MaxSpareLists = 8, MaxSpareCapacity = 1 << 16;
+
+    private DisposeScope? _outer;
+    private List<Tensor>? _tensors;
     private bool _disposed;
 
     internal DisposeScope()
     {
+        Open();
+    }
+
+    private void Open()
+    {
         _outer = t_current;
         t_current = this;
+        _tensors = t_spareCount > 0 ? t_spareLists![--t_spareCount] : [];
+    }
+
+    /// <summary>Opens a disposed scope again as the innermost one (the backward pass reuses one scope object for
+    /// every node it runs).</summary>
+    internal void Reopen()
+    {
+        if (!_disposed) throw new InvalidOperationException("DisposeScope: only a disposed scope can be reopened");
+        _disposed = false;
+        Open();
     }
 
     /// <summary>The innermost open scope on this thread, if any.</summary>
@@ -31,6 +52,7 @@ public sealed class DisposeScope : IDisposable
         get
         {
             int n = 0;
+            if (_tensors is null) return 0;
             foreach (var t in _tensors)
                 if (ReferenceEquals(t.OwnerScope, this) && !t.IsDisposed) n++;
             return n;
@@ -41,12 +63,13 @@ public sealed class DisposeScope : IDisposable
     {
         var scope = t_current;
         if (scope is null) return;
-        scope._tensors.Add(t);
+        scope._tensors!.Add(t);
         t.OwnerScope = scope;
     }
 
     internal void Adopt(Tensor t)
     {
+        if (_tensors is null) throw new InvalidOperationException($"DisposeScope: a tensor of shape {t.Shape} was moved into a scope that was already disposed");
         _tensors.Add(t);
         t.OwnerScope = this;
     }
@@ -76,12 +99,16 @@ public sealed class DisposeScope : IDisposable
             throw new InvalidOperationException("DisposeScope: scopes must be disposed innermost first, on the thread that created them");
         _disposed = true;
         t_current = _outer;
-        foreach (var t in _tensors)
+        var tensors = _tensors!;
+        _tensors = null;
+        foreach (var t in tensors)
         {
             if (!ReferenceEquals(t.OwnerScope, this)) continue;
             t.OwnerScope = null;
             t.Dispose();
         }
-        _tensors.Clear();
+        tensors.Clear();
+        if (tensors.Capacity <= MaxSpareCapacity && t_spareCount < MaxSpareLists)
+            (t_spareLists ??= new List<Tensor>[MaxSpareLists])[t_spareCount++] = tensors;
     }
 }

@@ -24,6 +24,8 @@ internal static class Engine
         public readonly List<Node> Order = [];
         public readonly Stack<(Node Node, int Child)> Stack = new();
         public readonly HashSet<Node> Needed = new(ReferenceEqualityComparer.Instance);
+        /// <summary>The scope each backward formula runs in, reopened for every node.</summary>
+        public DisposeScope? NodeScope;
 
         /// <summary>Drops every reference (nodes, tensors) so nothing stays reachable from the thread.</summary>
         public void Clear()
@@ -145,7 +147,10 @@ internal static class Engine
                 Tensor?[] results;
                 // Temporaries of the backward formula die with this scope; the returned gradients move out.
                 long started = Profiler.Now();
-                using (var scope = new DisposeScope())
+                var scope = state.NodeScope;
+                if (scope is null) state.NodeScope = scope = new DisposeScope();
+                else scope.Reopen();
+                using (scope)
                 {
                     results = node.Apply(grad);
                     foreach (var r in results)

@@ -103,7 +103,9 @@ public static partial class Functional
         int[][] starts, int[][] ends, string op)
     {
         int rank = spatial.Length, lead = ConvGeometry.MaxSpatial - rank;
-        var g = new ConvGeometry(spatial, kernel, new int[rank].Select(_ => 1).ToArray(), dilation, new int[rank], output);
+        var unitStride = new int[rank];
+        Array.Fill(unitStride, 1);
+        var g = new ConvGeometry(spatial, kernel, unitStride, dilation, new int[rank], output);
         var fullStarts = new int[ConvGeometry.MaxSpatial][];
         var fullEnds = new int[ConvGeometry.MaxSpatial][];
         for (int d = 0; d < ConvGeometry.MaxSpatial; d++)
@@ -115,14 +117,18 @@ public static partial class Functional
         int[] outShape = [n, c, .. output];
         var values = Tensor.Alloc(outShape, x.DType, x.Device);
         var indices = Tensor.Alloc((int[])outShape.Clone(), DType.Int64, x.Device);
-        using (var dense = x.Contiguous().Alias(false)) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
-        var inShape = x.Shape.ToArray();
+        if (x.IsContiguous) x.Device.Backend.MaxPool(x, values, indices, g, fullStarts, fullEnds);
+        else using (var dense = x.Contiguous().Alias(false)) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
+        var inShape = (int[])x.ShapeArray.Clone();
         int planeSize = g.InputSize, outSize = g.OutputSize;
         // With dilation and padding a window can hold no input position: its maximum is −∞ and its index −1 (the
         // kernel's rule), and it passes no gradient back.
-        bool anyEmpty = Enumerable.Range(0, rank).Any(d => starts[d].Where((start, o) => start >= ends[d][o]).Any());
+        bool anyEmpty = false;
+        for (int d = 0; d < rank; d++)
+            for (int o = 0; o < starts[d].Length; o++) anyEmpty |= starts[d][o] >= ends[d][o];
         Tape.Record(values, op == "adaptive_max_pool" ? "AdaptiveMaxPoolBackward" : "MaxPoolBackward", (grad, s, _) =>
         {
+            if (!anyEmpty && !GradMode.IsEnabled) return [ScatterToArgMax(grad, s[0], inShape, n, c, planeSize, outSize)];
             var flatIndex = s[0].Reshape(n, c, outSize);
             if (!anyEmpty)
                 return [Tensor.Zeros([n, c, planeSize], grad.DType, grad.Device).ScatterAdd(2, flatIndex, grad.Reshape(n, c, outSize)).Reshape(inShape)];
@@ -134,6 +140,21 @@ public static partial class Functional
             return [scattered.Narrow(2, 0, planeSize).Reshape(inShape)];
         }, [x], [indices]);
         return unbatched ? (values.Squeeze(0), indices.Squeeze(0)) : (values, indices);
+    }
+
+    /// <summary>
+    /// Max pooling's backward when no graph is recorded: one zeroed input-sized gradient and one scatter-add of the
+    /// upstream gradient into it at the arg-max positions. The recorded form (zeros, then an out-of-place scatter-add,
+    /// which copies them, and four reshapes) stays for create-graph backward, where the scatter must be differentiable.
+    /// </summary>
+    private static Tensor ScatterToArgMax(Tensor grad, Tensor indices, int[] inShape, int n, int c, int planeSize, int outSize)
+    {
+        var gx = Tensor.Alloc((int[])inShape.Clone(), grad.DType, grad.Device, zero: true);
+        var g = grad.IsContiguous ? grad : grad.Contiguous(); // a copy lives in the backward node's scope
+        int[] rows = [n, c, outSize], rowStrides = [c * outSize, outSize, 1];
+        grad.Device.Backend.ScatterAdd(gx.Borrow([n, c, planeSize], [c * planeSize, planeSize, 1], gx.Offset), 2,
+            indices.Borrow(rows, rowStrides, indices.Offset), g.Borrow(rows, rowStrides, g.Offset));
+        return gx;
     }
 
     /// <summary>2-D average pooling; stride defaults to the kernel size.</summary>

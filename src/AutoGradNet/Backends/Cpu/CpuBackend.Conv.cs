@@ -344,8 +344,9 @@ internal sealed partial class CpuBackend
         int b0 = g.PadBefore[0], b1 = g.PadBefore[1], b2 = g.PadBefore[2];
         // The part of a padded row [0, p2) that holds input columns, and the input column it starts at.
         int lo = Math.Clamp(b2, 0, p2), hi = Math.Clamp(b2 + in2, lo, p2), first = lo - b2;
-        ParallelRows(planes, padPlane, (start, end) =>
+        ParallelRows(planes, padPlane, (src, dst, srcOffset, inPlane, padPlane, in0, in1, in2, b0, b1, b2, lo, hi, first, p0, p1, p2), static (s, start, end) =>
         {
+            var (src, dst, srcOffset, inPlane, padPlane, in0, in1, in2, b0, b1, b2, lo, hi, first, p0, p1, p2) = s;
             for (int pl = start; pl < end; pl++)
             {
                 for (int r0 = 0; r0 < p0; r0++)
@@ -381,8 +382,9 @@ internal sealed partial class CpuBackend
         int cinG = cin / groups, coutG = cout / groups, srcOffset = w.Offset, dstOffset = wt.Offset;
         const int Block = 16;
         int blocksPerGroup = (cinG + Block - 1) / Block;
-        ParallelRows(groups * blocksPerGroup, Block * coutG * kSize, (start, end) =>
+        ParallelRows(groups * blocksPerGroup, Block * coutG * kSize, (src, dst, cinG, coutG, srcOffset, dstOffset, blocksPerGroup, kSize), static (s, start, end) =>
         {
+            var (src, dst, cinG, coutG, srcOffset, dstOffset, blocksPerGroup, kSize) = s;
             for (int blockIndex = start; blockIndex < end; blockIndex++)
             {
                 int grp = blockIndex / blocksPerGroup, ci0 = blockIndex % blocksPerGroup * Block, ci1 = Math.Min(cinG, ci0 + Block);

@@ -105,8 +105,9 @@ internal sealed partial class CpuBackend
             // of a contiguous dst, so rows are independent and can run in parallel.
             int inner = shape[rank - 1], rows = n / inner;
             int dOff = dst.Offset, iOff = index.Offset, sOff = src.Offset;
-            ParallelRows(rows, inner, (start, end) =>
+            ParallelRows(rows, inner, (ds, ss, idx, dOff, iOff, sOff, size, inner), static (s, start, end) =>
             {
+                var (ds, ss, idx, dOff, iOff, sOff, size, inner) = s;
                 for (int r = start; r < end; r++)
                 {
                     int dRow = dOff + r * size, at = r * inner;

@@ -42,8 +42,9 @@ internal sealed partial class CpuBackend
         T[]? ws = weight is null ? null : Data<T>(weight), bs = bias is null ? null : Data<T>(bias);
         int xo = x.Offset, yo = y.Offset, wo = weight?.Offset ?? 0, bo = bias?.Offset ?? 0;
         double count = (double)n * s;
-        ParallelRows(c, 3 * n * s, (start, end) =>
+        ParallelRows(c, 3 * n * s, (xs, ys, ms, inv, vs, ws, bs, xo, yo, wo, bo, count, n, c, s, eps, mean, variance, invStd), static (state, start, end) =>
         {
+            var (xs, ys, ms, inv, vs, ws, bs, xo, yo, wo, bo, count, n, c, s, eps, mean, variance, invStd) = state;
             for (int ch = start; ch < end; ch++)
             {
                 double sum = 0;
@@ -79,8 +80,9 @@ internal sealed partial class CpuBackend
         T[]? gxs = gx is null ? null : Data<T>(gx), gws = gw is null ? null : Data<T>(gw), gbs = gb is null ? null : Data<T>(gb);
         int go = g.Offset, xo = x.Offset;
         double count = (double)n * s;
-        ParallelRows(c, 3 * n * s, (start, end) =>
+        ParallelRows(c, 3 * n * s, (gs, xs, ms, inv, ws, gxs, gws, gbs, go, xo, count, n, c, s, mean, invStd, gw, gb, weight, gx), static (state, start, end) =>
         {
+            var (gs, xs, ms, inv, ws, gxs, gws, gbs, go, xo, count, n, c, s, mean, invStd, gw, gb, weight, gx) = state;
             for (int ch = start; ch < end; ch++)
             {
                 T m = ms[mean.Offset + ch];

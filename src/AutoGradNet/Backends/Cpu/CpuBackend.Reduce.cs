@@ -20,9 +20,9 @@ internal sealed partial class CpuBackend
             ys.AsSpan(yo, outer).Clear();
             return;
         }
-        ParallelRows(outer, inner, (start, end) =>
+        ParallelRows(outer, inner, (xs, ys, xo, yo, inner), static (s, start, end) =>
         {
-            for (int r = start; r < end; r++) ys[yo + r] = RowSum<T>(xs.AsSpan(xo + r * inner, inner));
+            for (int r = start; r < end; r++) s.ys[s.yo + r] = RowSum<T>(s.xs.AsSpan(s.xo + r * s.inner, s.inner));
         });
     }
 
@@ -67,9 +67,10 @@ internal sealed partial class CpuBackend
     {
         T[] xs = Data<T>(x), vs = Data<T>(values);
         long[] idx = Data<long>(indices);
-        int xo = x.Offset;
-        ParallelRows(outer, inner, (start, end) =>
+        int xo = x.Offset, vo = values.Offset, io = indices.Offset;
+        ParallelRows(outer, inner, (xs, vs, idx, xo, vo, io, inner, max), static (s, start, end) =>
         {
+            var (xs, vs, idx, xo, vo, io, inner, max) = s;
             for (int r = start; r < end; r++)
             {
                 int baseIndex = xo + r * inner;
@@ -85,27 +86,34 @@ internal sealed partial class CpuBackend
                         if (max ? v > best : v < best) { best = v; bestAt = i; }
                     }
                 }
-                vs[values.Offset + r] = best;
-                idx[indices.Offset + r] = bestAt;
+                vs[vo + r] = best;
+                idx[io + r] = bestAt;
             }
         });
     }
 
     /// <summary>Runs body(start, end) over [0, rows), split across cores (one range each) when rows·cost is large.</summary>
-    internal static void ParallelRows(int rows, int costPerRow, Action<int, int> body)
+    internal static void ParallelRows(int rows, int costPerRow, Action<int, int> body) =>
+        ParallelRows(rows, costPerRow, body, static (b, start, end) => b(start, end));
+
+    /// <summary>
+    /// Runs body(state, start, end) over [0, rows), split across cores (one range each) when rows·cost is large.
+    /// With a <c>static</c> lambda and a struct state it allocates nothing (see <see cref="CpuParallel.For{TState}"/>).
+    /// </summary>
+    internal static void ParallelRows<TState>(int rows, int costPerRow, TState state, Action<TState, int, int> body)
     {
         long work = (long)rows * Math.Max(costPerRow, 1);
         int chunks = work >= Strided.ParallelThreshold ? Math.Min(rows, Environment.ProcessorCount) : 1;
         if (chunks <= 1)
         {
-            body(0, rows);
+            body(state, 0, rows);
             return;
         }
         int per = (rows + chunks - 1) / chunks;
-        CpuParallel.For(chunks, c =>
+        CpuParallel.For(chunks, (state, body, per, rows), static (s, c) =>
         {
-            int start = c * per, end = Math.Min(rows, start + per);
-            if (start < end) body(start, end);
+            int start = c * s.per, end = Math.Min(s.rows, start + s.per);
+            if (start < end) s.body(s.state, start, end);
         });
     }
 }

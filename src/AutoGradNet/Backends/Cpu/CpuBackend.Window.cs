@@ -24,8 +24,9 @@ internal sealed partial class CpuBackend
         int inSize = g.InputSize, kSize = g.KernelSize, outSize = g.OutputSize;
         int xo = x.Offset, co = cols.Offset;
         int in2 = g.Input[2], out2 = g.Output[2];
-        ParallelRows(planes, kSize * outSize, (start, end) =>
+        ParallelRows(planes, kSize * outSize, (xs, cs, xo, co, inSize, kSize, outSize, in2, out2, g), static (s, start, end) =>
         {
+            var (xs, cs, xo, co, inSize, kSize, outSize, in2, out2, g) = s;
             for (int plane = start; plane < end; plane++)
             {
                 int xBase = xo + plane * inSize;
@@ -84,8 +85,9 @@ internal sealed partial class CpuBackend
         int inSize = g.InputSize, kSize = g.KernelSize, outSize = g.OutputSize;
         int xo = x.Offset, co = cols.Offset;
         int in2 = g.Input[2], out2 = g.Output[2];
-        ParallelRows(planes, kSize * outSize, (start, end) =>
+        ParallelRows(planes, kSize * outSize, (xs, cs, xo, co, inSize, kSize, outSize, in2, out2, g), static (s, start, end) =>
         {
+            var (xs, cs, xo, co, inSize, kSize, outSize, in2, out2, g) = s;
             for (int plane = start; plane < end; plane++)
             {
                 int xBase = xo + plane * inSize;
@@ -168,9 +170,10 @@ internal sealed partial class CpuBackend
         // The bounds of every access follow from the geometry the op validated; the loops index without checks.
         if ((long)planes * inSize + xOffset > xs.Length || (long)planes * outSize + Math.Max(yOffset, iOffset) > Math.Min(ys.Length, idx.Length))
             throw new ArgumentException("max_pool: tensors smaller than the geometry");
-        ParallelRows(planes, outSize * g.KernelSize, (start, end) =>
-            MaxPoolPlanes(xs, ys, idx, start, end, xOffset, yOffset, iOffset, inSize, outSize, in1, in2, out0, out1, out2,
-                d0, d1, d2, s0, e0, s1, e1, s2, e2, negativeInfinity));
+        ParallelRows(planes, outSize * g.KernelSize,
+            (xs, ys, idx, xOffset, yOffset, iOffset, inSize, outSize, in1, in2, out0, out1, out2, d0, d1, d2, s0, e0, s1, e1, s2, e2, negativeInfinity),
+            static (p, start, end) => MaxPoolPlanes(p.xs, p.ys, p.idx, start, end, p.xOffset, p.yOffset, p.iOffset, p.inSize, p.outSize,
+                p.in1, p.in2, p.out0, p.out1, p.out2, p.d0, p.d1, p.d2, p.s0, p.e0, p.s1, p.e1, p.s2, p.e2, p.negativeInfinity));
     }
 
     /// <summary>

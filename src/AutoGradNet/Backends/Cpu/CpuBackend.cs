@@ -207,8 +207,9 @@ internal sealed partial class CpuBackend : IBackend
     {
         const int PairsPerChunk = 4096;
         int pairs = (n + 1) / 2;
-        CpuParallel.For((pairs + PairsPerChunk - 1) / PairsPerChunk, chunk =>
+        CpuParallel.For((pairs + PairsPerChunk - 1) / PairsPerChunk, (data, offset, n, key, counter, kind, a, b, convert, pairs), static (s, chunk) =>
         {
+            var (data, offset, n, key, counter, kind, a, b, convert, pairs) = s;
             int end = Math.Min(pairs, (chunk + 1) * PairsPerChunk);
             for (int p = chunk * PairsPerChunk; p < end; p++)
             {

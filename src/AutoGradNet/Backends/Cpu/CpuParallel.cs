@@ -21,20 +21,33 @@ internal static class CpuParallel
     [ThreadStatic] private static bool t_inside;
 
     /// <summary>Runs <paramref name="body"/>(i) for every i in [0, <paramref name="count"/>) across the cores.</summary>
-    public static void For(int count, Action<int> body)
+    public static void For(int count, Action<int> body) => For(count, body, static (b, i) => b(i));
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(<paramref name="state"/>, i) for every i in [0, <paramref name="count"/>) across the
+    /// cores. With a <c>static</c> lambda and a struct state (a tuple of what the loop reads) nothing is allocated: a
+    /// capturing lambda costs a closure and a delegate per call, and a training step makes hundreds of kernel calls.
+    /// </summary>
+    public static void For<TState>(int count, TState state, Action<TState, int> body)
     {
         if (count <= 0) return;
         if (count == 1 || t_inside || Environment.ProcessorCount < 2 || !Monitor.TryEnter(s_gate))
         {
-            RunSerially(count, body);
+            RunSerially(count, state, body);
             return;
         }
+        // The runner of this state type is reused: only the thread holding the gate touches it.
+        var runner = Runner<TState>.Shared ??= new Runner<TState>();
         try
         {
-            (s_team ??= new Team(Environment.ProcessorCount - 1)).Run(count, body);
+            runner.State = state;
+            runner.Body = body;
+            (s_team ??= new Team(Environment.ProcessorCount - 1)).Run(count, runner);
         }
         finally
         {
+            runner.State = default!; // keep no tensor or array alive between loops
+            runner.Body = null;
             Monitor.Exit(s_gate);
         }
     }
@@ -42,14 +55,14 @@ internal static class CpuParallel
     /// <summary>The loop on the calling thread alone, with the team's contract: every iteration runs, and the first
     /// exception is rethrown after the last one (a serial run used to stop at the first exception, so a loop that
     /// found the team busy behaved differently from one that got it).</summary>
-    private static void RunSerially(int count, Action<int> body)
+    private static void RunSerially<TState>(int count, TState state, Action<TState, int> body)
     {
         ExceptionDispatchInfo? error = null;
         for (int i = 0; i < count; i++)
         {
             try
             {
-                body(i);
+                body(state, i);
             }
             catch (Exception e)
             {
@@ -59,13 +72,28 @@ internal static class CpuParallel
         error?.Throw();
     }
 
+    /// <summary>One loop's body and state, as the team calls it.</summary>
+    private abstract class LoopBody
+    {
+        public abstract void Invoke(int i);
+    }
+
+    private sealed class Runner<TState> : LoopBody
+    {
+        public static Runner<TState>? Shared;
+        public TState State = default!;
+        public Action<TState, int>? Body;
+
+        public override void Invoke(int i) => Body!(State, i);
+    }
+
     /// <summary>Worker threads that wait for a loop, take iterations until none are left, and report back.</summary>
     private sealed class Team
     {
         private readonly SemaphoreSlim _start = new(0);
         private readonly ManualResetEventSlim _done = new(false);
         private readonly int _size;
-        private Action<int>? _body;
+        private LoopBody? _body;
         private int _count, _next, _pending;
         private ExceptionDispatchInfo? _error;
 
@@ -76,7 +104,7 @@ internal static class CpuParallel
                 new Thread(WorkerLoop) { IsBackground = true, Name = $"AutoGradNet CPU worker {i + 1}" }.Start();
         }
 
-        public void Run(int count, Action<int> body)
+        public void Run(int count, LoopBody body)
         {
             _body = body;
             _count = count;
@@ -116,7 +144,7 @@ internal static class CpuParallel
                 {
                     try
                     {
-                        _body!(i);
+                        _body!.Invoke(i);
                     }
                     catch (Exception e)
                     {

@@ -217,10 +217,9 @@ internal static unsafe class Gemm
             int units = (extent + unit - 1) / unit;
             long tasks = (long)batch * split;
 
-            CpuParallel.For(threads, Work);
-
-            void Work(int worker)
+            CpuParallel.For(threads, (job, a, b, c, tasks, threads, split, batch, extent, units, unit, splitRows), static (s, worker) =>
             {
+                var (job, a, b, c, tasks, threads, split, batch, extent, units, unit, splitRows) = s;
                 long first = tasks * worker / threads, last = tasks * (worker + 1) / threads;
                 fixed (T* pa = a, pb = b, pc = c)
                 fixed (int* rows = job.BRows, cols = job.BCols)
@@ -238,7 +237,7 @@ internal static unsafe class Gemm
                         else job.Compute(item, 0, job.M, lo, hi, pa, pb, pc, rows, cols, wholeA);
                     }
                 }
-            }
+            });
         }
 
         /// <summary>
@@ -257,7 +256,19 @@ internal static unsafe class Gemm
                 partials[w - 1] = System.Buffers.ArrayPool<T>.Shared.Rent(m * n);
                 Array.Clear(partials[w - 1], 0, m * n);
             }
-            CpuParallel.For(threads, Work);
+            CpuParallel.For(threads, (job, a, b, c, partials, batch, threads, m, n), static (s, worker) =>
+            {
+                var (job, a, b, c, partials, batch, threads, m, n) = s;
+                int first = (int)((long)batch * worker / threads), last = (int)((long)batch * (worker + 1) / threads);
+                var own = worker == 0 ? job : job.WithPrivateC(n);
+                fixed (T* pa = a, pb = b, pc = worker == 0 ? c : partials[worker - 1])
+                fixed (int* rows = job.BRows, cols = job.BCols)
+                {
+                    T* wholeA = own.PackSharedA(pa, last - first);
+                    for (int item = first; item < last; item++)
+                        own.Compute(item, 0, m, 0, n, pa, pb, pc, rows, cols, wholeA);
+                }
+            });
             fixed (T* pc = c)
             {
                 T* c0 = pc + job.COffset;
@@ -272,18 +283,6 @@ internal static unsafe class Gemm
                 }
             }
 
-            void Work(int worker)
-            {
-                int first = (int)((long)batch * worker / threads), last = (int)((long)batch * (worker + 1) / threads);
-                var own = worker == 0 ? job : job.WithPrivateC(n);
-                fixed (T* pa = a, pb = b, pc = worker == 0 ? c : partials[worker - 1])
-                fixed (int* rows = job.BRows, cols = job.BCols)
-                {
-                    T* wholeA = own.PackSharedA(pa, last - first);
-                    for (int item = first; item < last; item++)
-                        own.Compute(item, 0, m, 0, n, pa, pb, pc, rows, cols, wholeA);
-                }
-            }
         }
 
         /// <summary>Largest shared C (elements) that <see cref="RunBatchSum"/> copies per worker.</summary>

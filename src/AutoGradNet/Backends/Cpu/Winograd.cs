@@ -104,14 +104,18 @@ internal static unsafe class Winograd
             {
                 float* pu0 = pu, pp0 = pp;
                 var panels = new nint[16];
-                CpuBackend.ParallelRows(16, cout * cin, (x0, x1) =>
+                CpuBackend.ParallelRows(16, cout * cin, (panels, pu0: (nint)pu0, pp0: (nint)pp0, cout, cin, packedSize), static (state, x0, x1) =>
                 {
+                    var (panels, pu0Address, pp0Address, cout, cin, packedSize) = state;
+                    float* pu0 = (float*)pu0Address;
+                    float* pp0 = (float*)pp0Address;
                     for (int xi = x0; xi < x1; xi++)
                         panels[xi] = (nint)Gemm.PackA(pu0 + xi * XiStride(cout, cin), cin, cout, cin, pp0 + (long)xi * packedSize);
                 });
                 int workers = Math.Min(threads, chunks);
-                CpuBackend.ParallelRows(workers, OneRangePerWorker, (w0, w1) =>
+                CpuBackend.ParallelRows(workers, OneRangePerWorker, (pool, chunkTiles, cin, cout, chunks, workers, perChunk, n, t, x, xOffset, g, panels, y, yOffset), static (state, w0, w1) =>
                 {
+                    var (pool, chunkTiles, cin, cout, chunks, workers, perChunk, n, t, x, xOffset, g, panels, y, yOffset) = state;
                     float[] v = pool.Rent((int)(16 * XiStride(cin, chunkTiles))), m = pool.Rent((int)(16 * XiStride(cout, chunkTiles)));
                     try
                     {
@@ -187,8 +191,9 @@ internal static unsafe class Winograd
         long plane = XiStride(cout, cin);
         var pool = ArrayPool<float>.Shared;
         var sums = new float[workers][];
-        CpuBackend.ParallelRows(workers, OneRangePerWorker, (w0, w1) =>
+        CpuBackend.ParallelRows(workers, OneRangePerWorker, (pool, chunkTiles, cin, cout, sums, plane, chunks, workers, perChunk, n, t, x, xOffset, g, gy, gyOffset), static (state, w0, w1) =>
         {
+            var (pool, chunkTiles, cin, cout, sums, plane, chunks, workers, perChunk, n, t, x, xOffset, g, gy, gyOffset) = state;
             float[] v = pool.Rent((int)(16 * XiStride(cin, chunkTiles))), gt = pool.Rent((int)(16 * XiStride(cout, chunkTiles)));
             try
             {
@@ -288,8 +293,11 @@ internal static unsafe class Winograd
         {
             float* s0 = (float*)handles[0].AddrOfPinnedObject();
             float* s1 = sums.Length > 1 ? (float*)handles[1].AddrOfPinnedObject() : null;
-            CpuBackend.ParallelRows(cout, cin * 60 * sums.Length, (k0, k1) =>
+            CpuBackend.ParallelRows(cout, cin * 60 * sums.Length, (gw, gwOffset, cin, plane, sums, handles, s0: (nint)s0, s1: (nint)s1), static (state, k0, k1) =>
             {
+                var (gw, gwOffset, cin, plane, sums, handles, s0Address, s1Address) = state;
+                float* s0 = (float*)s0Address;
+                float* s1 = (float*)s1Address;
                 fixed (float* pw = gw)
                 {
                     float* outv = stackalloc float[9 * 8];
@@ -374,8 +382,9 @@ internal static unsafe class Winograd
         long plane = XiStride(cout, cin);
         // Filter (k, c) and its tap j: w[k, c, j], or for the input gradient's weight w[c, k, 8 − j].
         long step = flipped ? (long)cout * 9 : 9;
-        CpuBackend.ParallelRows(cout, cin * 60, (k0, k1) =>
+        CpuBackend.ParallelRows(cout, cin * 60, (w, u, wOffset, cin, plane, step, flipped), static (state, k0, k1) =>
         {
+            var (w, u, wOffset, cin, plane, step, flipped) = state;
             fixed (float* pw = w, pu = u)
             {
                 var taps = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)step;
