@@ -89,17 +89,100 @@ public sealed partial class Tensor
     }
 
     /// <summary>Affine map x·Wᵀ + b over the last dim (PyTorch's <c>F.linear</c>); W is [out, in].</summary>
+    /// <remarks>
+    /// One recorded op (PyTorch's addmm) rather than a matmul and a broadcast add: the bias is written into the
+    /// output and the product accumulated onto it by one GEMM call. Inputs of other ranks are flattened to
+    /// [rows, in] and back.
+    /// </remarks>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {
+        const string name = "linear";
+        Guard.Compatible(input, weight, name);
+        Guard.Float(input, name);
+        if (weight.Rank != 2) throw new ArgumentException($"{name}: weight must be [out, in], got {weight.Shape}");
+        if (input.Rank == 0 || input._shape[^1] != weight._shape[1])
+            throw new ArgumentException($"{name}: input {input.Shape} does not end in {weight._shape[1]} features (weight {weight.Shape})");
+        if (bias is not null)
+        {
+            Guard.Compatible(input, bias, name);
+            if (bias.Rank != 1 || bias._shape[0] != weight._shape[0])
+                throw new ArgumentException($"{name}: bias {bias.Shape} must be [{weight._shape[0]}] for weight {weight.Shape}");
+        }
+        if (input.Rank == 2) return Addmm(input, weight, bias);
         return Composite(() =>
         {
-            if (weight.Rank != 2) throw new ArgumentException($"linear: weight must be [out, in], got {weight.Shape}");
-            if (input.Rank == 0 || input._shape[^1] != weight._shape[1])
-                throw new ArgumentException($"linear: input {input.Shape} does not end in {weight._shape[1]} features (weight {weight.Shape})");
-            if (bias is not null && (bias.Rank != 1 || bias._shape[0] != weight._shape[0]))
-                throw new ArgumentException($"linear: bias {bias.Shape} must be [{weight._shape[0]}] for weight {weight.Shape}");
-            var y = input.Matmul(weight.T);
-            return bias is null ? y : y.Add(bias);
+            var rows = input.Reshape(-1, input._shape[^1]);
+            int[] outShape = [.. input._shape.AsSpan(0, input.Rank - 1), weight._shape[0]];
+            return Addmm(rows, weight, bias).Reshape(outShape);
         });
+    }
+
+    /// <summary>y = x·Wᵀ + b for x [N, in], W [out, in], b [out] or none: one GEMM onto the broadcast bias.</summary>
+    private static Tensor Addmm(Tensor x, Tensor w, Tensor? b)
+    {
+        int n = x._shape[0], outFeatures = w._shape[0];
+        var y = Alloc([n, outFeatures], x.DType, x.Device);
+        using (GradMode.NoGrad())
+        {
+            if (b is not null) x.Device.Backend.Copy(b.Borrow([n, outFeatures], [0, b._strides[0]], b.Offset), y);
+            MatMulInto(x, w.MT2(), y, accumulate: b is not null);
+        }
+        var inputs = b is null ? new[] { x, w } : new[] { x, w, b };
+        return Tape.Record(y, "LinearBackward", static (g, s, need) =>
+        {
+            Tensor x = s[0], w = s[1];
+            if (GradMode.IsEnabled)
+            {
+                // create-graph backward: the same formulas, recorded.
+                return [need[0] ? g.Matmul(w) : null, need[1] ? g.T.Matmul(x) : null, need[2] ? g.Sum([0]) : null];
+            }
+            Tensor? gx = null, gw = null;
+            if (need[0])
+            {
+                gx = Alloc([g._shape[0], w._shape[1]], g.DType, g.Device);
+                MatMulInto(g, w, gx, accumulate: false);
+            }
+            if (need[1])
+            {
+                gw = Alloc([w._shape[0], w._shape[1]], g.DType, g.Device);
+                MatMulInto(g.MT2(), x, gw, accumulate: false);
+            }
+            return [gx, gw, need[2] ? g.Sum([0]) : null];
+        }, inputs, [x, w]);
+    }
+
+    /// <summary>The transpose of a matrix as a borrowed view (no tape, no scope): GEMM plumbing only.</summary>
+    private Tensor MT2() => Borrow([_shape[1], _shape[0]], [_strides[1], _strides[0]], Offset);
+
+    /// <summary>c (+)= a·b for matrices, through the backend's batched product on borrowed [1, ·, ·] views; an operand
+    /// without a unit stride is copied first.</summary>
+    private static void MatMulInto(Tensor a, Tensor b, Tensor c, bool accumulate)
+    {
+        using var da = a.DenseMatrix();
+        using var db = b.DenseMatrix();
+        c.Device.Backend.MatMul(da.AsBatch(), db.AsBatch(), c.AsBatch(), accumulate);
+    }
+
+    /// <summary>A [1, rows, cols] borrowed view of a matrix.</summary>
+    private Tensor AsBatch() => Borrow([1, _shape[0], _shape[1]], [0, _strides[0], _strides[1]], Offset);
+
+    /// <summary>This matrix when the GEMM can read it (unit stride in one dim, the other not 0), else a dense copy;
+    /// disposing the result releases only the copy.</summary>
+    private MatrixOperand DenseMatrix()
+    {
+        int rs = _strides[0], cs = _strides[1];
+        bool rowMajor = (cs == 1 || _shape[1] == 1) && (rs != 0 || _shape[0] == 1);
+        bool colMajor = (rs == 1 || _shape[0] == 1) && (cs != 0 || _shape[1] == 1);
+        if (rowMajor || colMajor) return new MatrixOperand(this, null);
+        var copy = EmptyLike(this);
+        Device.Backend.Copy(this, copy);
+        DisposeScope.Detach(copy);
+        return new MatrixOperand(copy, copy);
+    }
+
+    private readonly struct MatrixOperand(Tensor view, Tensor? owned) : IDisposable
+    {
+        public Tensor AsBatch() => view.AsBatch();
+        public void Dispose() => owned?.Dispose();
     }
 }

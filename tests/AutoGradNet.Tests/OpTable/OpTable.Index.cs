@@ -122,6 +122,8 @@ public static partial class OpTable
                 S("no bias", [In(3, 4), In(2, 4)]),
                 S("3-d input", [In(2, 3, 4), In(2, 4), In(2)]),
                 S("1-d input", [In(4), In(3, 4), In(3)]),
+                S("strided input and weight", [In(3, 4) with { NonContiguous = true }, In(2, 4) with { NonContiguous = true }, In(2)]),
+                S("batch 1", [In(1, 5), In(3, 5), In(3)]),
             ],
             (x, _) => Tensor.Linear(x[0], x[1], x.Length > 2 ? x[2] : null),
             (r, _) => Reference.Linear(r[0], r[1], r.Length > 2 ? r[2] : null),
