@@ -139,8 +139,8 @@ public static partial class Functional
             var (before, after) = padding.Resolve(rank, kernel, dilation, op);
             var (g, _) = Geometry(x.Shape.ToArray()[2..], kernel, stride, dilation, before, after, op, input.Shape);
 
-            var y = Convolution(x, weight, g, groups);
-            if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
+            if (bias is not null) Guard.Compatible(input, bias, op);
+            var y = Convolution(x, weight, g, groups, bias);
             return unbatched ? y.Squeeze(0) : y;
         });
     }

@@ -48,7 +48,8 @@ public static partial class Functional
             CheckChannelParam(bias, channels, "bias", op);
             if (eps < 0 || !(momentum is >= 0 and <= 1)) throw new ArgumentException($"{op}: need eps ≥ 0 and momentum in [0, 1], got eps {eps}, momentum {momentum}");
             var shape = ChannelShape(input);
-            var dims = Enumerable.Range(0, input.Rank).Where(d => d != 1).ToArray();
+            var dims = new int[input.Rank - 1];
+            for (int d = 0, at = 0; d < input.Rank; d++) if (d != 1) dims[at++] = d;
             Tensor normalized;
             if (training)
             {
@@ -56,13 +57,9 @@ public static partial class Functional
                 if (count <= 1)
                     throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input of shape {input.Shape}");
                 var (output, mean, variance) = BatchNormTrain(input, weight, bias, dims, shape, count, eps);
-                using (GradMode.NoGrad())
-                {
-                    if (runningMean is not null)
-                        runningMean.MulInPlace(1 - momentum).AddInPlace(mean.Reshape(channels), momentum);
-                    if (runningVar is not null)
-                        runningVar.MulInPlace(1 - momentum).AddInPlace(variance.Reshape(channels), momentum * count / (count - 1.0));
-                }
+                // running ← (1 − momentum)·running + momentum·batch statistic (unbiased variance), one pass each.
+                if (runningMean is not null) UpdateRunning(runningMean, mean, channels, 1 - momentum, momentum, op);
+                if (runningVar is not null) UpdateRunning(runningVar, variance, channels, 1 - momentum, momentum * count / (count - 1.0), op);
                 return output;
             }
             else
@@ -73,6 +70,14 @@ public static partial class Functional
             }
             return Affine(normalized, weight, bias, shape);
         });
+    }
+
+    /// <summary>running ← a·running + b·statistic in place, the statistic a [1, C, 1, …] contiguous view.</summary>
+    private static void UpdateRunning(Tensor running, Tensor statistic, int channels, double a, double b, string op)
+    {
+        Guard.InPlace(running, op);
+        Guard.Compatible(running, statistic, op);
+        Optim.Fused.Zip(running, statistic.Borrow([channels], [1], statistic.Offset), running, new Optim.LinearComboOperator(a, b));
     }
 
     /// <summary>
@@ -90,21 +95,24 @@ public static partial class Functional
         Tensor mean, variance, invStd, y;
         using (GradMode.NoGrad())
         {
-            var stats = Tensor.Alloc([3, shape[1]], x.DType, x.Device);
+            int c = shape[1];
+            var stats = Tensor.Alloc([3, c], x.DType, x.Device);
             y = Tensor.Alloc(x.ShapeArray, x.DType, x.Device);
-            mean = stats[0];
-            invStd = stats[1];
-            variance = stats[2];
             bool fused = (weight is null || weight.IsContiguous) && (bias is null || bias.IsContiguous)
-                && x.Device.Backend.TryBatchNormForward(x, weight, bias, eps, y, mean, invStd, variance);
+                && x.Device.Backend.TryBatchNormForward(x, weight, bias, eps, y,
+                    stats.Borrow([c], [1], 0), stats.Borrow([c], [1], c), stats.Borrow([c], [1], 2 * c));
             if (fused)
             {
-                mean = mean.Reshape(shape);
-                invStd = invStd.Reshape(shape);
-                variance = variance.Reshape(shape);
+                // The three rows of stats as [1, C, 1, …] views (each holds the storage; stats itself is let go).
+                var strides = ShapeUtil.ContiguousStrides(shape);
+                mean = stats.View(shape, strides, 0);
+                invStd = stats.View(shape, strides, c);
+                variance = stats.View(shape, strides, 2 * c);
+                stats.Dispose();
             }
             else
             {
+                stats.Dispose();
                 y.Dispose();
                 mean = x.Sum(dims, keepDim: true).Div(count);
                 using var centered = x.Sub(mean);
