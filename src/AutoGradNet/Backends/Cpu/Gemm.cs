@@ -85,6 +85,12 @@ internal static unsafe class Gemm
     /// product takes the scalar loop, where an indexed A is no faster than the other orientation.</summary>
     public static bool ReadsIndexedAInPlace => Fma.IsSupported && Avx2.IsSupported;
 
+    /// <summary>Whether the float micro-kernel runs on zmm registers (AVX-512).</summary>
+    public static bool WideTile => Impl<float>.WideTile;
+
+    /// <summary>Columns of the float micro-tile: a product's N is computed in panels of this width.</summary>
+    public static int TileColumns => Impl<float>.TileColumns;
+
     /// <summary>
     /// The algorithm, written once for float and double. T is only ever float or double, so every
     /// <c>typeof(T)</c> test and <c>Vector256&lt;T&gt;.Count</c> is a JIT-time constant and each instantiation
@@ -114,6 +120,10 @@ internal static unsafe class Gemm
 
         /// <summary>Micro-tile columns (two micro-kernel vectors): 32 or 16 floats, 16 or 8 doubles.</summary>
         private static int NR => 2 * KW;
+
+        public static bool WideTile => Wide;
+
+        public static int TileColumns => NR;
 
         /// <summary>
         /// Depth of a packed slab. A KC×NR micro-panel of B (16 KiB for both types at KC=256) stays resident in
