@@ -66,6 +66,15 @@ public readonly struct AbsOperator : IUnaryOperator
     public void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Abs(x, y);
 }
 
+/// <summary>x where finite, else 0 (±∞ and NaN): the shift that keeps exp-sums of all −∞ rows finite.</summary>
+public readonly struct FiniteOrZeroOperator : IUnaryOperator
+{
+    /// <inheritdoc/>
+    public T Invoke<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.Abs(x) < T.PositiveInfinity ? x : T.Zero;
+    /// <inheritdoc/>
+    public void Invoke<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => Loops.Map(this, x, y);
+}
+
 /// <summary>sign(x) ∈ {−1, 0, 1}; NaN stays NaN.</summary>
 public readonly struct SignOperator : IUnaryOperator
 {

@@ -121,7 +121,7 @@ public sealed partial class Tensor
     {
         using var noGrad = GradMode.NoGrad();
         var max = Amax(dims, keepDim: true);
-        var finite = Where(max.Abs().Lt(double.PositiveInfinity), max, ZerosLike(max));
-        return finite;
+        Device.Backend.Map(max, max, new Kernels.FiniteOrZeroOperator());
+        return max;
     }
 }
