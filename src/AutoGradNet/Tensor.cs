@@ -144,6 +144,28 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>
+    /// This tensor when it is contiguous, else a dense copy made without the tape and owned by the handle: what kernels
+    /// that need dense operands read. Disposing the handle frees only a copy (the common, contiguous case allocates
+    /// nothing; an alias per operand used to).
+    /// </summary>
+    internal DenseHandle Dense()
+    {
+        if (IsContiguous) return new DenseHandle(this, null);
+        var copy = EmptyLike(this);
+        DisposeScope.Detach(copy);
+        Device.Backend.Copy(this, copy);
+        return new DenseHandle(copy, copy);
+    }
+
+    /// <summary>A dense operand from <see cref="Dense"/>; converts to the tensor to read.</summary>
+    internal readonly struct DenseHandle(Tensor tensor, Tensor? owned) : IDisposable
+    {
+        public Tensor Tensor => tensor;
+        public static implicit operator Tensor(DenseHandle handle) => handle.Tensor;
+        public void Dispose() => owned?.Dispose();
+    }
+
     /// <summary>A borrowed view over this tensor's storage (no reference taken, in no scope): kernel plumbing only, never returned to users.</summary>
     internal Tensor Borrow(int[] shape, int[] strides, int offset) => new(StorageRef, shape, strides, offset, register: false);
 

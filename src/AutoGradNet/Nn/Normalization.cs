@@ -39,6 +39,19 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
     /// <summary>Number of training batches seen.</summary>
     public Tensor? NumBatchesTracked => Buffer("num_batches_tracked");
 
+    /// <summary>The counter as this module last wrote it: where, at which storage version, and the value.</summary>
+    private (Storage Storage, int Offset, int Version, long Value)? _tracked;
+
+    /// <summary>
+    /// The batch counter's value: remembered from this module's last write while nothing else has written the counter
+    /// (same storage, offset and version), else read from the tensor (a loaded checkpoint, a user's fill). Reading it
+    /// every step cost a device read (a synchronisation on a GPU) and several temporaries.
+    /// </summary>
+    private long TrackedBatches(Tensor counter) =>
+        _tracked is { } t && ReferenceEquals(t.Storage, counter.StorageRef) && t.Offset == counter.Offset && t.Version == counter.StorageRef.Version
+            ? t.Value
+            : (long)counter.Item();
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
@@ -50,8 +63,9 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
         bool useBatchStats = Training || RunningMean is null;
         if (Training && NumBatchesTracked is { } counter)
         {
-            double batches = counter.Item() + 1;
+            long batches = TrackedBatches(counter) + 1;
             counter.FillInPlace(batches);
+            _tracked = (counter.StorageRef, counter.Offset, counter.StorageRef.Version, batches);
             if (Momentum is null) factor = 1.0 / batches;
         }
         return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: useBatchStats, momentum: factor, eps: Eps);

@@ -14,7 +14,7 @@ public static partial class Functional
     {
         int n = x.Size(0), c = x.Size(1);
         var cols = Tensor.Alloc([n, c * g.KernelSize, g.OutputSize], x.DType, x.Device);
-        using (var dense = x.Contiguous().Alias(false)) x.Device.Backend.Unfold(dense, cols, g);
+        using (var dense = x.Dense()) x.Device.Backend.Unfold(dense, cols, g);
         var inShape = x.Shape.ToArray();
         return Tape.Record(cols, "UnfoldBackward", (grad, _, _) => [FoldNd(grad, g, inShape)], [x]);
     }
@@ -23,7 +23,7 @@ public static partial class Functional
     internal static Tensor FoldNd(Tensor cols, ConvGeometry g, int[] outShape)
     {
         var x = Tensor.Alloc(outShape, cols.DType, cols.Device);
-        using (var dense = cols.Contiguous().Alias(false)) cols.Device.Backend.Fold(dense, x, g);
+        using (var dense = cols.Dense()) cols.Device.Backend.Fold(dense, x, g);
         return Tape.Record(x, "FoldBackward", (grad, _, _) => [UnfoldNd(grad, g)], [cols]);
     }
 

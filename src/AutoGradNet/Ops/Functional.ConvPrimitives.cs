@@ -100,8 +100,8 @@ public static partial class Functional
         var p = ConvPlan.Of(x.Size(0), x.Size(1), w.Size(0), g, groups);
         var y = Tensor.Alloc([p.N, p.Cout, .. g.Output[(ConvGeometry.MaxSpatial - g.SpatialRank)..]], x.DType, x.Device);
         var backend = x.Device.Backend;
-        using var xd = x.Contiguous().Alias(false);
-        using var wd = w.Contiguous().Alias(false);
+        using var xd = x.Dense();
+        using var wd = w.Dense();
         if (backend.TryConvolution(xd, wd, y, g, groups)) return y;
         using var cols = p.Columns(x);
         for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
@@ -120,8 +120,8 @@ public static partial class Functional
         var p = ConvPlan.Of(xShape[0], xShape[1], w.Size(0), g, groups);
         var gx = Tensor.Alloc(xShape, gy.DType, gy.Device);
         var backend = gy.Device.Backend;
-        using var gyd = gy.Contiguous().Alias(false);
-        using var wd = w.Contiguous().Alias(false);
+        using var gyd = gy.Dense();
+        using var wd = w.Dense();
         if (backend.TryConvolutionInput(gyd, wd, gx, g, groups)) return gx;
         using var cols = p.Columns(gy);
         for (int n0 = 0; n0 < p.N; n0 += p.Chunk)
@@ -140,8 +140,8 @@ public static partial class Functional
         var p = ConvPlan.Of(x.Size(0), x.Size(1), wShape[0], g, groups);
         var gw = Tensor.Alloc(wShape, x.DType, x.Device, zero: true);
         var backend = x.Device.Backend;
-        using var xd = x.Contiguous().Alias(false);
-        using var gyd = gy.Contiguous().Alias(false);
+        using var xd = x.Dense();
+        using var gyd = gy.Dense();
         if (backend.TryConvolutionWeight(xd, gyd, gw, g, groups)) return gw;
         using var cols = p.Columns(x);
         for (int n0 = 0; n0 < p.N; n0 += p.Chunk)

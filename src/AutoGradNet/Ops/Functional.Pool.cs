@@ -118,7 +118,7 @@ public static partial class Functional
         var values = Tensor.Alloc(outShape, x.DType, x.Device);
         var indices = Tensor.Alloc((int[])outShape.Clone(), DType.Int64, x.Device);
         if (x.IsContiguous) x.Device.Backend.MaxPool(x, values, indices, g, fullStarts, fullEnds);
-        else using (var dense = x.Contiguous().Alias(false)) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
+        else using (var dense = x.Dense()) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
         var inShape = (int[])x.ShapeArray.Clone();
         int planeSize = g.InputSize, outSize = g.OutputSize;
         // With dilation and padding a window can hold no input position: its maximum is −∞ and its index −1 (the

@@ -16,7 +16,7 @@ public sealed partial class Tensor
         var shape = (int[])_shape.Clone();
         shape[d] = index.Numel;
         var y = Alloc(shape, DType, Device);
-        using (var dense = Contiguous().Alias(false))
+        using (var dense = Dense())
         using (var flatIndex = index.Reshape(-1))
             Device.Backend.IndexSelect(dense, d, flatIndex, y);
         int[] inShape = _shape;
@@ -37,7 +37,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"{name}: source shape {source.Shape} does not match {ShapeUtil.Format(expected)} (self {Shape}, {index.Numel} indices along dim {d})");
         Tensor y;
         using (GradMode.NoGrad())
-        using (var dense = source.Contiguous().Alias(false))
+        using (var dense = source.Dense())
         using (var flatIndex = index.Reshape(-1))
         {
             y = Clone();
@@ -59,7 +59,7 @@ public sealed partial class Tensor
             if (k != d && index._shape[k] > _shape[k])
                 throw new ArgumentException($"{name}: index shape {index.Shape} exceeds input shape {Shape} in dimension {k}");
         var y = Alloc((int[])index._shape.Clone(), DType, Device);
-        using (var denseIndex = index.Contiguous().Alias(false))
+        using (var denseIndex = index.Dense())
             Device.Backend.Gather(this, d, denseIndex, y);
         int[] inShape = _shape;
         return Tape.Record(y, "GatherBackward", (g, s, _) => [Zeros(inShape, g.DType, g.Device).ScatterAdd(d, s[0], g)], [this], [index]);
@@ -80,8 +80,8 @@ public sealed partial class Tensor
                 throw new ArgumentException($"{name}: index shape {index.Shape} exceeds self shape {Shape} in dimension {k}");
         Tensor y;
         using (GradMode.NoGrad())
-        using (var denseIndex = index.Contiguous().Alias(false))
-        using (var denseSource = source.Contiguous().Alias(false))
+        using (var denseIndex = index.Dense())
+        using (var denseSource = source.Dense())
         {
             y = Clone();
             Device.Backend.ScatterAdd(y, d, denseIndex, denseSource);

@@ -103,6 +103,35 @@ public class ModuleTests
     }
 
     [Fact]
+    public void BatchCounterFollowsWritesFromOutsideTheModule()
+    {
+        // The module remembers the count it wrote; a fill, a state-dict load or a replaced tensor must win over that.
+        var bn = new BatchNorm1d(2, momentum: null);
+        var x = Tensor.Randn(4, 2);
+        bn.Call(x);
+        bn.Call(x);
+        Assert.Equal(2L, bn.NumBatchesTracked!.Item<long>());
+        bn.NumBatchesTracked!.FillInPlace(10);
+        bn.Call(x);
+        Assert.Equal(11L, bn.NumBatchesTracked!.Item<long>());
+
+        var other = new BatchNorm1d(2, momentum: null);
+        for (int i = 0; i < 5; i++) other.Call(x);
+        bn.LoadStateDict(other.StateDict());
+        bn.Call(x);
+        Assert.Equal(6L, bn.NumBatchesTracked!.Item<long>());
+
+        // With momentum = null the running mean is the plain average over the batches counted: after a counter of
+        // 6 the next batch gets weight 1/7.
+        using var before = bn.RunningMean!.Clone();
+        var shifted = x.Add(5.0);
+        bn.Call(shifted);
+        Assert.Equal(7L, bn.NumBatchesTracked!.Item<long>());
+        var expected = before.Mul(6.0 / 7).Add(shifted.Mean(0).Mul(1.0 / 7));
+        Assert.True(bn.RunningMean!.AllClose(expected, 1e-5, 1e-6));
+    }
+
+    [Fact]
     public void CumulativeMomentumAveragesAllBatches()
     {
         var bn = new BatchNorm1d(1, momentum: null);
