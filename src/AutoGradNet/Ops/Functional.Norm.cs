@@ -58,8 +58,8 @@ public static partial class Functional
                     throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input of shape {input.Shape}");
                 var (output, mean, variance) = BatchNormTrain(input, weight, bias, dims, shape, count, eps);
                 // running ← (1 − momentum)·running + momentum·batch statistic (unbiased variance), one pass each.
-                if (runningMean is not null) UpdateRunning(runningMean, mean, channels, 1 - momentum, momentum, op);
-                if (runningVar is not null) UpdateRunning(runningVar, variance, channels, 1 - momentum, momentum * count / (count - 1.0), op);
+                if (runningMean is not null) UpdateRunning(runningMean, mean, 1 - momentum, momentum, op);
+                if (runningVar is not null) UpdateRunning(runningVar, variance, 1 - momentum, momentum * count / (count - 1.0), op);
                 return output;
             }
             else
@@ -72,12 +72,12 @@ public static partial class Functional
         });
     }
 
-    /// <summary>running ← a·running + b·statistic in place, the statistic a [1, C, 1, …] contiguous view.</summary>
-    private static void UpdateRunning(Tensor running, Tensor statistic, int channels, double a, double b, string op)
+    /// <summary>running ← a·running + b·statistic in place (both [C]).</summary>
+    private static void UpdateRunning(Tensor running, Tensor statistic, double a, double b, string op)
     {
         Guard.InPlace(running, op);
         Guard.Compatible(running, statistic, op);
-        Optim.Fused.Zip(running, statistic.Borrow([channels], [1], statistic.Offset), running, new Optim.LinearComboOperator(a, b));
+        Optim.Fused.Zip(running, statistic, running, new Optim.LinearComboOperator(a, b));
     }
 
     /// <summary>
@@ -87,7 +87,7 @@ public static partial class Functional
     /// gγ = Σ g·x̂, gβ = Σ g (again one kernel where available). With a graph being built (double backward) the
     /// backward recomputes μ, σ and x̂ from x with differentiable ops, so the same formula is differentiable in x, γ
     /// and g. The tape keeps x, μ and 1/σ (x̂ is recomputed, not stored). Returns the output and the batch mean and
-    /// biased variance ([1, C, 1…], no graph).
+    /// biased variance ([C], no graph).
     /// </summary>
     private static (Tensor Output, Tensor Mean, Tensor Variance) BatchNormTrain(Tensor x, Tensor? weight, Tensor? bias,
         int[] dims, int[] shape, int count, double eps)
@@ -98,30 +98,29 @@ public static partial class Functional
             int c = shape[1];
             var stats = Tensor.Alloc([3, c], x.DType, x.Device);
             y = Tensor.Alloc(x.ShapeArray, x.DType, x.Device);
+            // The three rows of stats as [C] views (each holds the storage; stats itself is let go).
+            int[] rowShape = [c], rowStrides = [1];
+            mean = stats.View(rowShape, rowStrides, 0);
+            invStd = stats.View(rowShape, rowStrides, c);
+            variance = stats.View(rowShape, rowStrides, 2 * c);
+            stats.Dispose();
             bool fused = (weight is null || weight.IsContiguous) && (bias is null || bias.IsContiguous)
-                && x.Device.Backend.TryBatchNormForward(x, weight, bias, eps, y,
-                    stats.Borrow([c], [1], 0), stats.Borrow([c], [1], c), stats.Borrow([c], [1], 2 * c));
-            if (fused)
+                && x.Device.Backend.TryBatchNormForward(x, weight, bias, eps, y, mean, invStd, variance);
+            if (!fused)
             {
-                // The three rows of stats as [1, C, 1, …] views (each holds the storage; stats itself is let go).
-                var strides = ShapeUtil.ContiguousStrides(shape);
-                mean = stats.View(shape, strides, 0);
-                invStd = stats.View(shape, strides, c);
-                variance = stats.View(shape, strides, 2 * c);
-                stats.Dispose();
-            }
-            else
-            {
-                stats.Dispose();
                 y.Dispose();
-                mean = x.Sum(dims, keepDim: true).Div(count);
-                using var centered = x.Sub(mean);
+                var m = x.Sum(dims, keepDim: true).Div(count);
+                using var centered = x.Sub(m);
                 using var squares = centered.Mul(centered);
-                variance = squares.Sum(dims, keepDim: true).Div(count);
-                invStd = variance.Add(eps).Sqrt().Reciprocal();
-                var xHat = centered.Mul(invStd);
+                var v = squares.Sum(dims, keepDim: true).Div(count);
+                var inv = v.Add(eps).Sqrt().Reciprocal();
+                var xHat = centered.Mul(inv);
                 y = weight is null ? xHat : xHat.Mul(weight.Reshape(shape));
                 if (bias is not null) y = y.Add(bias.Reshape(shape));
+                mean.Dispose();
+                invStd.Dispose();
+                variance.Dispose();
+                (mean, invStd, variance) = (m.Reshape(c), inv.Reshape(c), v.Reshape(c));
             }
         }
         Tensor[] inputs = weight is null && bias is null ? [x] : weight is null ? [x, bias!] : bias is null ? [x, weight] : [x, weight, bias];
@@ -149,8 +148,8 @@ public static partial class Functional
             }
             else
             {
-                inv = s[2];
-                xh = s[0].Sub(s[1]).Mul(inv);
+                inv = s[2].Reshape(shape);
+                xh = s[0].Sub(s[1].Reshape(shape)).Mul(inv);
             }
             var gSum = needX || biasAt >= 0 ? g.Sum(dims, keepDim: true) : null;
             var gDotXHat = needX || needW ? g.Mul(xh).Sum(dims, keepDim: true) : null;
@@ -174,8 +173,7 @@ public static partial class Functional
         gx = needX ? Tensor.Alloc(x.ShapeArray, x.DType, x.Device) : null;
         gw = needW ? Tensor.Alloc([shape[1]], x.DType, x.Device) : null;
         gb = needB ? Tensor.Alloc([shape[1]], x.DType, x.Device) : null;
-        var mean = saved[1].Reshape(shape[1]);
-        var invStd = saved[2].Reshape(shape[1]);
+        Tensor mean = saved[1], invStd = saved[2];
         var weight = saved.Length > 3 ? saved[3] : null;
         if ((weight is null || weight.IsContiguous)
             && x.Device.Backend.TryBatchNormBackward(g, x, mean, invStd, weight, gx, gw, gb)) return true;
