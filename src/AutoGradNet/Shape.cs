@@ -97,7 +97,28 @@ internal static class ShapeUtil
         return (int)n;
     }
 
+    /// <summary>
+    /// The row-major strides of <paramref name="dims"/>. Tensors of the same shape share one array (a tensor's shape
+    /// and stride arrays are never written once it holds them): a training step allocates the same few shapes over
+    /// and over, and each fresh stride array was 40 bytes of garbage. A small per-thread table keyed by the shape.
+    /// </summary>
     public static int[] ContiguousStrides(ReadOnlySpan<int> dims)
+    {
+        var cache = t_strideCache ??= new int[2 * StrideCacheSize][];
+        int slot = 0;
+        foreach (int d in dims) slot = slot * 31 + d;
+        slot = 2 * (int)((uint)slot % StrideCacheSize);
+        if (cache[slot] is { } key && dims.SequenceEqual(key)) return cache[slot + 1];
+        var strides = ComputeContiguousStrides(dims);
+        cache[slot] = dims.ToArray();
+        cache[slot + 1] = strides;
+        return strides;
+    }
+
+    private const int StrideCacheSize = 61;
+    [ThreadStatic] private static int[][]? t_strideCache;
+
+    private static int[] ComputeContiguousStrides(ReadOnlySpan<int> dims)
     {
         var strides = new int[dims.Length];
         int s = 1;

@@ -176,6 +176,8 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(storage, shape, ShapeUtil.ContiguousStrides(shape), 0);
     }
 
+    /// <summary>A fresh contiguous tensor of <paramref name="t"/>'s shape, sharing its shape array (shape and stride
+    /// arrays are never written once a tensor holds them).</summary>
     internal static Tensor EmptyLike(Tensor t, DType? dtype = null, bool zero = false) =>
-        Alloc((int[])t._shape.Clone(), dtype ?? t.DType, t.Device, zero);
+        Alloc(t._shape, dtype ?? t.DType, t.Device, zero);
 }
