@@ -238,6 +238,22 @@ public class BackendAgreementTests
     }
 
     [Fact]
+    public void SumColumnsAgreesWithTheCpu()
+    {
+        // The GPU takes IBackend's default (a transposed copy, then sum rows); the CPU adds rows in place.
+        foreach (var dtype in FloatDTypes)
+            foreach (var (rows, cols) in new[] { (5, 7), (1, 4), (3, 1030), (0, 3), (4, 0) })
+            {
+                var baseCpu = Sim.Random([rows * cols + 2], dtype, (ulong)(31 + rows + cols));
+                var (xc, xg) = Pair(baseCpu, t => t.Slice(0, 2));
+                var (yc, yg) = Pair(Tensor.Zeros([cols + 1], dtype), t => t.Slice(0, 1));
+                Sim.Cpu.SumColumns(xc, yc, rows, cols);
+                ((IBackend)Sim.Backend).SumColumns(xg, yg, rows, cols);
+                Sim.AssertClose(yc, yg, $"sum columns {rows}x{cols} {dtype}", dtype == DType.Float32 ? 1e-5 : 1e-12);
+            }
+    }
+
+    [Fact]
     public void SumRowsSplitsFewLongRowsIntoSegments()
     {
         var backend = Sim.Backend;

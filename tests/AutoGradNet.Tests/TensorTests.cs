@@ -112,4 +112,41 @@ public class TensorTests
         Assert.Throws<ArgumentException>(() => Loss.CrossEntropy(Tensor.Ones(2, 3), Tensor.From(new long[] { 0, 3 })));
         Assert.Throws<IndexOutOfRangeException>(() => Tensor.Ones(3).IndexSelect(0, Tensor.From(new long[] { 3 })));
     }
+    [Theory]
+    [InlineData(70, 2100, false)] // column blocks spread over the cores
+    [InlineData(5, 3, false)]
+    [InlineData(1, 9, true)]
+    public void SumOverLeadingDimsAddsColumnsInPlace(int rows, int cols, bool keepDim)
+    {
+        // Sums over leading dims of a contiguous tensor (a linear layer's bias gradient, a conv bias's after its
+        // spatial sum) go down the columns without a transposed copy; checked against a float64 loop.
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = Tensor.Randn([rows, cols / 3 == 0 ? cols : 3, cols / 3 == 0 ? 1 : cols / 3], dtype, new Generator(3));
+            var y = x.Sum([0], keepDim);
+            var values = x.ToDoubleArray();
+            int inner = x.Numel / rows;
+            var got = y.ToDoubleArray();
+            Assert.Equal(inner, got.Length);
+            Assert.Equal(keepDim ? [1, .. x.Shape.ToArray()[1..]] : x.Shape.ToArray()[1..], y.Shape.ToArray());
+            for (int c = 0; c < inner; c++)
+            {
+                double expected = 0;
+                for (int r = 0; r < rows; r++) expected += values[r * inner + c];
+                Assert.True(Math.Abs(got[c] - expected) <= (dtype == DType.Float32 ? 1e-4 : 1e-11) * (1 + Math.Abs(expected)),
+                    $"{dtype} column {c}: {got[c]} vs {expected}");
+            }
+            // conv-bias shape: [N, C, H, W] summed over (0, 2, 3)
+            var z = Tensor.Randn([rows, 4, 3, 2], dtype, new Generator(4));
+            var bias = z.Sum([0, 2, 3]).ToDoubleArray();
+            var zv = z.ToDoubleArray();
+            for (int ch = 0; ch < 4; ch++)
+            {
+                double expected = 0;
+                for (int n = 0; n < rows; n++)
+                    for (int i = 0; i < 6; i++) expected += zv[(n * 4 + ch) * 6 + i];
+                Assert.True(Math.Abs(bias[ch] - expected) <= (dtype == DType.Float32 ? 1e-4 : 1e-11) * (1 + Math.Abs(expected)));
+            }
+        }
+    }
 }

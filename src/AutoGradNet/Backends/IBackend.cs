@@ -37,6 +37,18 @@ internal interface IBackend
     /// <summary>Sums the rows of contiguous x viewed as [outer, inner] into y[outer].</summary>
     void SumRows(Tensor x, Tensor y, int outer, int inner);
 
+    /// <summary>
+    /// Sums the columns of contiguous x viewed as [rows, cols] into y[cols] (a reduction over leading dims: a bias
+    /// gradient). By default a transposed copy and <see cref="SumRows"/>; a backend that adds rows in place saves the
+    /// copy.
+    /// </summary>
+    void SumColumns(Tensor x, Tensor y, int rows, int cols)
+    {
+        using var transposed = Tensor.Alloc([cols, rows], x.DType, x.Device);
+        Copy(x.Borrow([cols, rows], [1, cols], x.Offset), transposed);
+        SumRows(transposed, y, cols, rows);
+    }
+
     /// <summary>Max (or min) of each row of contiguous x as [outer, inner]: values and the first index attaining it.</summary>
     void ArgReduceRows(Tensor x, Tensor values, Tensor indices, int outer, int inner, bool max);
 
@@ -46,6 +58,13 @@ internal interface IBackend
     /// With a batch stride of 0 in c the batch applies to one matrix in batch order, so with accumulate it sums the products.
     /// </summary>
     void MatMul(Tensor a, Tensor b, Tensor c, bool accumulate = false);
+
+    /// <summary>
+    /// c = a · b (or c += … with <paramref name="accumulate"/>) for matrices a [M,K], b [K,N] (one of the two strides
+    /// of each is 1, the other not 0) into c [M,N] with unit column stride. By default <see cref="MatMul"/> on
+    /// [1, ·, ·] views; a backend that takes the matrices as they are saves those three view objects per product.
+    /// </summary>
+    void MatMul2D(Tensor a, Tensor b, Tensor c, bool accumulate = false) => MatMul(a.AsBatch(), b.AsBatch(), c.AsBatch(), accumulate);
 
     /// <summary>y = x.index_select(dim, index); x contiguous, index 1-D int64.</summary>
     void IndexSelect(Tensor x, int dim, Tensor index, Tensor y);

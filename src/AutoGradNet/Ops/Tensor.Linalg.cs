@@ -154,17 +154,17 @@ public sealed partial class Tensor
     /// <summary>The transpose of a matrix as a borrowed view (no tape, no scope): GEMM plumbing only.</summary>
     private Tensor MT2() => Borrow([_shape[1], _shape[0]], [_strides[1], _strides[0]], Offset);
 
-    /// <summary>c (+)= a·b for matrices, through the backend's batched product on borrowed [1, ·, ·] views; an operand
-    /// without a unit stride is copied first.</summary>
+    /// <summary>c (+)= a·b for matrices through the backend's matrix product; an operand without a unit stride is
+    /// copied first.</summary>
     private static void MatMulInto(Tensor a, Tensor b, Tensor c, bool accumulate)
     {
         using var da = a.DenseMatrix();
         using var db = b.DenseMatrix();
-        c.Device.Backend.MatMul(da.AsBatch(), db.AsBatch(), c.AsBatch(), accumulate);
+        c.Device.Backend.MatMul2D(da.Matrix, db.Matrix, c, accumulate);
     }
 
     /// <summary>A [1, rows, cols] borrowed view of a matrix.</summary>
-    private Tensor AsBatch() => Borrow([1, _shape[0], _shape[1]], [0, _strides[0], _strides[1]], Offset);
+    internal Tensor AsBatch() => Borrow([1, _shape[0], _shape[1]], [0, _strides[0], _strides[1]], Offset);
 
     /// <summary>This matrix when the GEMM can read it (unit stride in one dim, the other not 0), else a dense copy;
     /// disposing the result releases only the copy.</summary>
@@ -182,7 +182,7 @@ public sealed partial class Tensor
 
     private readonly struct MatrixOperand(Tensor view, Tensor? owned) : IDisposable
     {
-        public Tensor AsBatch() => view.AsBatch();
+        public Tensor Matrix => view;
         public void Dispose() => owned?.Dispose();
     }
 }

@@ -72,6 +72,7 @@ public sealed partial class Tensor
 
     private Tensor SumViaRows(int[] reduced, bool keepDim, out int[] kept)
     {
+        if (IsContiguous && IsLeadingPrefix(reduced, Rank)) return SumLeading(reduced.Length, keepDim, out kept);
         var (rows, outer, inner, keptShape, outShape) = ReduceRows(reduced, keepDim);
         kept = keptShape;
         var y = Alloc(outShape, DType, Device);
@@ -94,7 +95,19 @@ public sealed partial class Tensor
         for (int d = t; d < Rank; d++) inner *= _shape[d];
         using var partial = Alloc(_shape[..t], DType, Device);
         Device.Backend.SumRows(this, partial, Numel / inner, inner);
-        var (rows, outer2, inner2, _, _) = partial.ReduceRows(reduced[..^(Rank - t)], false);
+        var leading = reduced[..^(Rank - t)];
+        if (IsLeadingPrefix(leading, t))
+        {
+            // A conv bias's (0, 2, 3): the partial [N, C] is summed down its columns, with no transposed copy.
+            int leadingRows = 1, cols = 1;
+            for (int d = 0; d < leading.Length; d++) leadingRows *= _shape[d];
+            for (int d = leading.Length; d < t; d++) cols *= _shape[d];
+            kept = KeptShape(reduced);
+            var sum = Alloc(ReducedShape(reduced, keepDim), DType, Device);
+            Device.Backend.SumColumns(partial, sum, leadingRows, cols);
+            return sum;
+        }
+        var (rows, outer2, inner2, _, _) = partial.ReduceRows(leading, false);
         kept = new int[Rank];
         var outShape = new List<int>(Rank);
         for (int d = 0; d < Rank; d++)
@@ -106,6 +119,51 @@ public sealed partial class Tensor
         var y = Alloc(outShape.ToArray(), DType, Device);
         using (rows) Device.Backend.SumRows(rows, y, outer2, inner2);
         return y;
+    }
+
+    /// <summary>True when the sorted dims are 0, 1, …, k − 1 with k below <paramref name="rank"/> (not every dim).</summary>
+    private static bool IsLeadingPrefix(int[] sortedDims, int rank)
+    {
+        if (sortedDims.Length == 0 || sortedDims.Length >= rank) return false;
+        for (int i = 0; i < sortedDims.Length; i++)
+            if (sortedDims[i] != i) return false;
+        return true;
+    }
+
+    /// <summary>The sum over the first <paramref name="count"/> dims of this contiguous tensor, as column sums.</summary>
+    private Tensor SumLeading(int count, bool keepDim, out int[] kept)
+    {
+        int rows = 1;
+        for (int d = 0; d < count; d++) rows *= _shape[d];
+        int cols = 1;
+        for (int d = count; d < Rank; d++) cols *= _shape[d];
+        int[] reduced = new int[count];
+        for (int d = 0; d < count; d++) reduced[d] = d;
+        kept = KeptShape(reduced);
+        var y = Alloc(ReducedShape(reduced, keepDim), DType, Device);
+        Device.Backend.SumColumns(this, y, rows, cols);
+        return y;
+    }
+
+    /// <summary>The shape with the sorted <paramref name="reduced"/> dims set to 1.</summary>
+    private int[] KeptShape(int[] reduced)
+    {
+        var kept = (int[])_shape.Clone();
+        foreach (int d in reduced) kept[d] = 1;
+        return kept;
+    }
+
+    /// <summary>The result shape of reducing the sorted <paramref name="reduced"/> dims (kept as 1 with keepDim).</summary>
+    private int[] ReducedShape(int[] reduced, bool keepDim)
+    {
+        if (keepDim) return KeptShape(reduced);
+        var shape = new int[Rank - reduced.Length];
+        for (int d = 0, at = 0, r = 0; d < Rank; d++)
+        {
+            if (r < reduced.Length && reduced[r] == d) { r++; continue; }
+            shape[at++] = _shape[d];
+        }
+        return shape;
     }
 
     /// <summary>Sum over one dimension.</summary>
