@@ -27,7 +27,7 @@ public sealed partial class Tensor
     /// Moves the reduced dims last and makes the result contiguous, so reductions see rows of
     /// <c>inner</c> elements. Returns the shapes of the result with and without kept dims.
     /// </summary>
-    private (Tensor Rows, int Outer, int Inner, int[] KeptShape, int[] OutShape) ReduceRows(int[] dims, bool keepDim)
+    private (DenseHandle Rows, int Outer, int Inner, int[] KeptShape, int[] OutShape) ReduceRows(int[] dims, bool keepDim)
     {
         var isReduced = new bool[Rank];
         foreach (int d in dims) isReduced[d] = true;
@@ -41,12 +41,20 @@ public sealed partial class Tensor
             if (!isReduced[d]) { perm.Add(d); outShape.Add(_shape[d]); outer *= _shape[d]; }
         }
         foreach (int d in dims) { perm.Add(d); inner *= _shape[d]; }
-        Tensor rows;
-        using (GradMode.NoGrad())
+        // Reduced dims that already come last (a row max or sum over the last dim) need no permuted view.
+        bool trailing = true;
+        for (int i = 0; i < dims.Length; i++) trailing &= dims[i] == Rank - dims.Length + i;
+        DenseHandle rows;
+        if (trailing) rows = Dense();
+        else
         {
-            using var permuted = Permute(perm.ToArray());
-            rows = permuted.Contiguous();
-            if (ReferenceEquals(rows, permuted)) rows = permuted.Alias(false);
+            using (GradMode.NoGrad())
+            {
+                using var permuted = Permute(perm.ToArray());
+                var dense = permuted.Contiguous();
+                if (ReferenceEquals(dense, permuted)) dense = permuted.Alias(false);
+                rows = new DenseHandle(dense, dense);
+            }
         }
         return (rows, outer, inner, kept, keepDim ? kept : outShape.ToArray());
     }
