@@ -133,11 +133,11 @@ public static partial class Functional
                 throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
             var stride = strideArg.For(rank, op, "stride");
             var dilation = dilationArg.For(rank, op, "dilation");
-            var kernel = weight.Shape.ToArray()[2..];
-            if (padding.IsSame && stride.Any(s => s != 1))
+            var kernel = weight.ShapeArray[2..];
+            if (padding.IsSame && Array.Exists(stride, s => s != 1))
                 throw new ArgumentException($"{op}: padding=\"same\" needs stride 1, got ({string.Join(", ", stride)})");
             var (before, after) = padding.Resolve(rank, kernel, dilation, op);
-            var (g, _) = Geometry(x.Shape.ToArray()[2..], kernel, stride, dilation, before, after, op, input.Shape);
+            var (g, _) = Geometry(x.ShapeArray[2..], kernel, stride, dilation, before, after, op, input.Shape);
 
             if (bias is not null) Guard.Compatible(input, bias, op);
             var y = Convolution(x, weight, g, groups, bias);

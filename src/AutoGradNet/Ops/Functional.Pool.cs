@@ -29,6 +29,13 @@ public static partial class Functional
     public static (Tensor Values, Tensor Indices) MaxPool3dWithIndices(Tensor input, Ints kernelSize, Ints? stride = null, Ints? padding = null, Ints? dilation = null, bool ceilMode = false) =>
         MaxPoolNd(input, kernelSize, stride, padding, dilation, ceilMode, 3, "max_pool3d");
 
+    /// <summary>A shared read-only array of <paramref name="length"/> copies of 0 or 1 (lengths up to 3): geometry
+    /// arguments that only get read.</summary>
+    private static int[] Filled(int length, int value) => (value == 0 ? s_zeros : s_ones)[length];
+
+    private static readonly int[][] s_zeros = [[], [0], [0, 0], [0, 0, 0]];
+    private static readonly int[][] s_ones = [[], [1], [1, 1], [1, 1, 1]];
+
     /// <summary>The values of a (values, indices) result; the indices are freed (backward keeps its own reference).</summary>
     private static Tensor ValuesOnly((Tensor Values, Tensor Indices) result)
     {
@@ -55,7 +62,7 @@ public static partial class Functional
         if (input.Rank != rank + 2 && !unbatched)
             throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");
         var kernel = kernelSize.For(rank, op, "kernel size");
-        var stride = strideArg is null || strideArg.Value.IsDefault ? (int[])kernel.Clone() : strideArg.Value.For(rank, op, "stride");
+        var stride = strideArg is null || strideArg.Value.IsDefault ? kernel : strideArg.Value.For(rank, op, "stride");
         var padding = (paddingArg ?? 0).For(rank, op, "padding");
         var dilation = (dilationArg ?? 1).For(rank, op, "dilation");
         for (int d = 0; d < rank; d++)
@@ -74,7 +81,7 @@ public static partial class Functional
         return Tensor.Composite(() =>
         {
             var (x, unbatched, kernel, stride, padding, dilation) = PoolArgs(input, kernelSize, strideArg, paddingArg, dilationArg, rank, op);
-            var spatial = x.Shape.ToArray()[2..];
+            var spatial = x.ShapeArray[2..];
             var output = new int[rank];
             var starts = new int[rank][];
             var ends = new int[rank][];
@@ -103,23 +110,21 @@ public static partial class Functional
         int[][] starts, int[][] ends, string op)
     {
         int rank = spatial.Length, lead = ConvGeometry.MaxSpatial - rank;
-        var unitStride = new int[rank];
-        Array.Fill(unitStride, 1);
-        var g = new ConvGeometry(spatial, kernel, unitStride, dilation, new int[rank], output);
+        var g = new ConvGeometry(spatial, kernel, Filled(rank, 1), dilation, Filled(rank, 0), output);
         var fullStarts = new int[ConvGeometry.MaxSpatial][];
         var fullEnds = new int[ConvGeometry.MaxSpatial][];
         for (int d = 0; d < ConvGeometry.MaxSpatial; d++)
         {
-            fullStarts[d] = d < lead ? [0] : starts[d - lead];
-            fullEnds[d] = d < lead ? [1] : ends[d - lead];
+            fullStarts[d] = d < lead ? Filled(1, 0) : starts[d - lead];
+            fullEnds[d] = d < lead ? Filled(1, 1) : ends[d - lead];
         }
         int n = x.Size(0), c = x.Size(1);
         int[] outShape = [n, c, .. output];
         var values = Tensor.Alloc(outShape, x.DType, x.Device);
-        var indices = Tensor.Alloc((int[])outShape.Clone(), DType.Int64, x.Device);
+        var indices = Tensor.Alloc(outShape, DType.Int64, x.Device); // shape arrays are never written: shared
         if (x.IsContiguous) x.Device.Backend.MaxPool(x, values, indices, g, fullStarts, fullEnds);
         else using (var dense = x.Dense()) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
-        var inShape = (int[])x.ShapeArray.Clone();
+        var inShape = x.ShapeArray;
         int planeSize = g.InputSize, outSize = g.OutputSize;
         // With dilation and padding a window can hold no input position: its maximum is −∞ and its index −1 (the
         // kernel's rule), and it passes no gradient back.
@@ -149,7 +154,7 @@ public static partial class Functional
     /// </summary>
     private static Tensor ScatterToArgMax(Tensor grad, Tensor indices, int[] inShape, int n, int c, int planeSize, int outSize)
     {
-        var gx = Tensor.Alloc((int[])inShape.Clone(), grad.DType, grad.Device, zero: true);
+        var gx = Tensor.Alloc(inShape, grad.DType, grad.Device, zero: true);
         var g = grad.IsContiguous ? grad : grad.Contiguous(); // a copy lives in the backward node's scope
         int[] rows = [n, c, outSize], rowStrides = [c * outSize, outSize, 1];
         grad.Device.Backend.ScatterAdd(gx.Borrow([n, c, planeSize], [c * planeSize, planeSize, 1], gx.Offset), 2,
