@@ -123,10 +123,6 @@ internal sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Runs body(start, end) over [0, rows), split across cores (one range each) when rows·cost is large.</summary>
-    internal static void ParallelRows(int rows, int costPerRow, Action<int, int> body) =>
-        ParallelRows(rows, costPerRow, body, static (b, start, end) => b(start, end));
-
     /// <summary>
     /// Runs body(state, start, end) over [0, rows), split across cores (one range each) when rows·cost is large.
     /// With a <c>static</c> lambda and a struct state it allocates nothing (see <see cref="CpuParallel.For{TState}"/>).
