@@ -149,13 +149,24 @@ public sealed partial class Tensor : IDisposable
     /// that need dense operands read. Disposing the handle frees only a copy (the common, contiguous case allocates
     /// nothing; an alias per operand used to).
     /// </summary>
-    internal DenseHandle Dense()
+    internal DenseHandle Dense() => IsContiguous ? new DenseHandle(this, null) : DenseCopy();
+
+    /// <summary>A contiguous copy made without the tape and in no scope, owned by the handle.</summary>
+    internal DenseHandle DenseCopy()
     {
-        if (IsContiguous) return new DenseHandle(this, null);
         var copy = EmptyLike(this);
         DisposeScope.Detach(copy);
         Device.Backend.Copy(this, copy);
         return new DenseHandle(copy, copy);
+    }
+
+    /// <summary>This 1-D tensor broadcast along dim 1 of <paramref name="shape"/> (a bias over the channels or output
+    /// features), as a borrowed view: kernel plumbing only.</summary>
+    internal Tensor BroadcastAlongDim1(int[] shape)
+    {
+        var strides = new int[shape.Length];
+        strides[1] = _strides[0];
+        return Borrow(shape, strides, Offset);
     }
 
     /// <summary>A dense operand from <see cref="Dense"/>; converts to the tensor to read.</summary>

@@ -19,20 +19,14 @@ public static partial class Functional
     internal static Tensor Convolution(Tensor x, Tensor w, ConvGeometry g, int groups, Tensor? bias = null)
     {
         var y = ConvolutionKernel(x, w, g, groups);
-        int[] xShape = (int[])x.ShapeArray.Clone(), wShape = (int[])w.ShapeArray.Clone();
-        if (bias is null)
-            return Tape.Record(y, "ConvolutionBackward", (grad, s, need) =>
-                [need[0] ? ConvolutionInput(grad, s[1], g, groups, xShape) : null,
-                 need[1] ? ConvolutionWeight(s[0], grad, g, groups, wShape) : null], [x, w], [x, w]);
-        // The bias is added into the fresh output (no second tensor, no broadcast-add node); its gradient is the
-        // output gradient summed over the batch and every spatial position.
-        var biasStrides = new int[y.Rank];
-        biasStrides[1] = bias.Strides[0];
-        y.Device.Backend.Zip(y, bias.Borrow(y.ShapeArray, biasStrides, bias.Offset), y, new Kernels.AddOperator());
+        int[] xShape = x.ShapeArray, wShape = w.ShapeArray; // shape arrays are never written once a tensor holds them
+        // A bias is added into the fresh output (no second tensor, no broadcast-add node); its gradient is the output
+        // gradient summed over the batch and every spatial position (need[2] is false when there is no bias).
+        if (bias is not null) y.Device.Backend.Zip(y, bias.BroadcastAlongDim1(y.ShapeArray), y, new Kernels.AddOperator());
         return Tape.Record(y, "ConvolutionBackward", (grad, s, need) =>
             [need[0] ? ConvolutionInput(grad, s[1], g, groups, xShape) : null,
              need[1] ? ConvolutionWeight(s[0], grad, g, groups, wShape) : null,
-             need[2] ? grad.Sum(BiasGradientDims(grad.Rank)) : null], [x, w, bias], [x, w]);
+             need[2] ? grad.Sum(BiasGradientDims(grad.Rank)) : null], bias is null ? [x, w] : [x, w, bias], [x, w]);
     }
 
     /// <summary>Every dim but the channel dim 1: what a bias gradient sums over.</summary>

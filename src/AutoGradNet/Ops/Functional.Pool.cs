@@ -122,8 +122,7 @@ public static partial class Functional
         int[] outShape = [n, c, .. output];
         var values = Tensor.Alloc(outShape, x.DType, x.Device);
         var indices = Tensor.Alloc(outShape, DType.Int64, x.Device); // shape arrays are never written: shared
-        if (x.IsContiguous) x.Device.Backend.MaxPool(x, values, indices, g, fullStarts, fullEnds);
-        else using (var dense = x.Dense()) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
+        using (var dense = x.Dense()) x.Device.Backend.MaxPool(dense, values, indices, g, fullStarts, fullEnds);
         var inShape = x.ShapeArray;
         int planeSize = g.InputSize, outSize = g.OutputSize;
         // With dilation and padding a window can hold no input position: its maximum is −∞ and its index −1 (the
@@ -155,10 +154,10 @@ public static partial class Functional
     private static Tensor ScatterToArgMax(Tensor grad, Tensor indices, int[] inShape, int n, int c, int planeSize, int outSize)
     {
         var gx = Tensor.Alloc(inShape, grad.DType, grad.Device, zero: true);
-        var g = grad.IsContiguous ? grad : grad.Contiguous(); // a copy lives in the backward node's scope
+        using var g = grad.Dense();
         int[] rows = [n, c, outSize], rowStrides = [c * outSize, outSize, 1];
         grad.Device.Backend.ScatterAdd(gx.Borrow([n, c, planeSize], [c * planeSize, planeSize, 1], gx.Offset), 2,
-            indices.Borrow(rows, rowStrides, indices.Offset), g.Borrow(rows, rowStrides, g.Offset));
+            indices.Borrow(rows, rowStrides, indices.Offset), g.Tensor.Borrow(rows, rowStrides, g.Tensor.Offset));
         return gx;
     }
 

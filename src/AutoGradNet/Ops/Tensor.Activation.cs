@@ -93,9 +93,9 @@ public sealed partial class Tensor
 
     /// <summary>log softmax over <paramref name="dim"/>: x − logsumexp(x).</summary>
     /// <remarks>
-    /// One recorded op: y = (x − m) − log Σ e^(x − m) with m the row maximum, computed without a tape, and the
-    /// backward ∂x = g − e^y·Σg written with tensor ops (so it is recorded under create-graph, for double backward).
-    /// Recording the composite instead kept six nodes and their saved tensors per call.
+    /// One recorded op: y = x − logsumexp(x) computed without a tape, and the backward ∂x = g − e^y·Σg written with
+    /// tensor ops (so it is recorded under create-graph, for double backward). Recording the composite instead kept
+    /// six nodes and their saved tensors per call.
     /// </remarks>
     public Tensor LogSoftmax(int dim)
     {
@@ -103,16 +103,10 @@ public sealed partial class Tensor
         Guard.Float(this, name);
         int d = ShapeUtil.NormalizeDim(dim, Rank, name);
         Tensor y;
-        using (GradMode.NoGrad())
-        {
-            using var shift = RowMaxForStability(d);
-            using var z = Sub(shift);
-            using var e = z.Exp();
-            using var sum = e.Sum([d], keepDim: true);
-            using var logSum = sum.Log();
-            y = z.Sub(logSum);
-        }
         int[] reduced = [d];
+        using (GradMode.NoGrad())
+        using (var logSumExp = LogSumExp(reduced, keepDim: true))
+            y = Sub(logSumExp);
         return Tape.Record(y, "LogSoftmaxBackward", (g, s, _) => [g.Sub(s[0].Exp().Mul(g.Sum(reduced, keepDim: true)))], [this], [y]);
     }
 

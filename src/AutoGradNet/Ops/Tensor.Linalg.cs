@@ -124,7 +124,7 @@ public sealed partial class Tensor
         var y = Alloc([n, outFeatures], x.DType, x.Device);
         using (GradMode.NoGrad())
         {
-            if (b is not null) x.Device.Backend.Copy(b.Borrow([n, outFeatures], [0, b._strides[0]], b.Offset), y);
+            if (b is not null) x.Device.Backend.Copy(b.BroadcastAlongDim1(y._shape), y);
             MatMulInto(x, w.MT2(), y, accumulate: b is not null);
         }
         var inputs = b is null ? new[] { x, w } : new[] { x, w, b };
@@ -160,7 +160,7 @@ public sealed partial class Tensor
     {
         using var da = a.DenseMatrix();
         using var db = b.DenseMatrix();
-        c.Device.Backend.MatMul2D(da.Matrix, db.Matrix, c, accumulate);
+        c.Device.Backend.MatMul2D(da, db, c, accumulate);
     }
 
     /// <summary>A [1, rows, cols] borrowed view of a matrix.</summary>
@@ -168,21 +168,11 @@ public sealed partial class Tensor
 
     /// <summary>This matrix when the GEMM can read it (unit stride in one dim, the other not 0), else a dense copy;
     /// disposing the result releases only the copy.</summary>
-    private MatrixOperand DenseMatrix()
+    private DenseHandle DenseMatrix()
     {
         int rs = _strides[0], cs = _strides[1];
         bool rowMajor = (cs == 1 || _shape[1] == 1) && (rs != 0 || _shape[0] == 1);
         bool colMajor = (rs == 1 || _shape[0] == 1) && (cs != 0 || _shape[1] == 1);
-        if (rowMajor || colMajor) return new MatrixOperand(this, null);
-        var copy = EmptyLike(this);
-        Device.Backend.Copy(this, copy);
-        DisposeScope.Detach(copy);
-        return new MatrixOperand(copy, copy);
-    }
-
-    private readonly struct MatrixOperand(Tensor view, Tensor? owned) : IDisposable
-    {
-        public Tensor Matrix => view;
-        public void Dispose() => owned?.Dispose();
+        return rowMajor || colMajor ? new DenseHandle(this, null) : DenseCopy();
     }
 }

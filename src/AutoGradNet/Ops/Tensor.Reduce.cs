@@ -116,15 +116,8 @@ public sealed partial class Tensor
             return sum;
         }
         var (rows, outer2, inner2, _, _) = partial.ReduceRows(leading, false);
-        kept = new int[Rank];
-        var outShape = new List<int>(Rank);
-        for (int d = 0; d < Rank; d++)
-        {
-            bool isReduced = Array.IndexOf(reduced, d) >= 0;
-            kept[d] = isReduced ? 1 : _shape[d];
-            if (keepDim || !isReduced) outShape.Add(kept[d]);
-        }
-        var y = Alloc(outShape.ToArray(), DType, Device);
+        kept = KeptShape(reduced);
+        var y = Alloc(ReducedShape(reduced, keepDim), DType, Device);
         using (rows) Device.Backend.SumRows(rows, y, outer2, inner2);
         return y;
     }
