@@ -91,6 +91,27 @@ public sealed class DisposeScope : IDisposable
         return tensor;
     }
 
+    [ThreadStatic] private static DisposeScope[]? t_spareScopes;
+    [ThreadStatic] private static int t_spareScopeCount;
+    private const int MaxSpareScopes = 8;
+
+    /// <summary>A disposed scope of this thread opened again, or a new one: composite ops open a scope per call.</summary>
+    internal static DisposeScope Rent()
+    {
+        if (t_spareScopeCount == 0) return new DisposeScope();
+        var scope = t_spareScopes![--t_spareScopeCount];
+        scope.Reopen();
+        return scope;
+    }
+
+    /// <summary>Disposes this scope (see <see cref="Dispose"/>) and keeps the object for <see cref="Rent"/>. Every tensor it
+    /// owned was released from it, so no tensor still names it as its owner.</summary>
+    internal void DisposeAndReturn()
+    {
+        Dispose();
+        if (t_spareScopeCount < MaxSpareScopes) (t_spareScopes ??= new DisposeScope[MaxSpareScopes])[t_spareScopeCount++] = this;
+    }
+
     /// <summary>Disposes every tensor still owned by this scope and makes the outer scope current again.</summary>
     public void Dispose()
     {

@@ -15,24 +15,38 @@ public sealed partial class Tensor
     public Tensor DetachFromDisposeScope() => DisposeScope.Detach(this);
 
     /// <summary>
-    /// Runs a composite op (one written from other ops) in its own scope, so its intermediate tensors are freed
-    /// when it returns, whether or not the caller uses a scope; the result moves to the caller's scope.
+    /// Opens the scope of a composite op (one written from other ops): its intermediate tensors are freed when the
+    /// returned handle is disposed, whether or not the caller uses a scope; <see cref="CompositeScope.Keep(Tensor)"/>
+    /// moves the result to the caller's scope. Written as <c>using var composite = OpenComposite(); … return
+    /// composite.Keep(y);</c>, so the op body needs no closure.
     /// </summary>
+    internal static CompositeScope OpenComposite() => new(DisposeScope.Rent());
+
+    /// <summary>Runs <paramref name="body"/> as a composite op (see <see cref="OpenComposite"/>).</summary>
     internal static Tensor Composite(Func<Tensor> body)
     {
-        using var scope = new DisposeScope();
-        var result = body();
-        if (ReferenceEquals(result.OwnerScope, scope)) scope.MoveToOuter(result);
-        return result;
+        using var composite = OpenComposite();
+        return composite.Keep(body());
     }
 
-    /// <summary><see cref="Composite(Func{Tensor})"/> for ops with two results.</summary>
-    internal static (Tensor, Tensor) Composite(Func<(Tensor, Tensor)> body)
+    /// <summary>The open scope of a composite op.</summary>
+    internal readonly struct CompositeScope(DisposeScope scope) : IDisposable
     {
-        using var scope = new DisposeScope();
-        var (a, b) = body();
-        if (ReferenceEquals(a.OwnerScope, scope)) scope.MoveToOuter(a);
-        if (ReferenceEquals(b.OwnerScope, scope)) scope.MoveToOuter(b);
-        return (a, b);
+        /// <summary>Moves the op's result out to the caller's scope.</summary>
+        public Tensor Keep(Tensor result)
+        {
+            if (ReferenceEquals(result.OwnerScope, scope)) scope.MoveToOuter(result);
+            return result;
+        }
+
+        /// <summary>Moves both results of a two-result op out to the caller's scope.</summary>
+        public (Tensor, Tensor) Keep((Tensor, Tensor) results)
+        {
+            Keep(results.Item1);
+            Keep(results.Item2);
+            return results;
+        }
+
+        public void Dispose() => scope.DisposeAndReturn();
     }
 }

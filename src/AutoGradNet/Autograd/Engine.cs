@@ -158,9 +158,9 @@ internal static class Engine
                 }
                 Profiler.OnBackward(node.Name, started);
                 if (GradMode.IsAnomalyEnabled) CheckAnomaly(node, results);
-                for (int i = 0; i < node.Next.Length; i++)
+                for (int i = 0; i < node.Edges.Length; i++)
                 {
-                    var child = node.Next[i];
+                    var child = node.Edges[i].Next;
                     if (child is null || i >= results.Length || results[i] is not { } r) continue;
                     if (!needed.Contains(child)) continue;
                     ValidateGradient(node, i, r);
@@ -175,8 +175,9 @@ internal static class Engine
                 grad.Dispose();
             }
 
-            foreach (var child in node.Next)
+            foreach (var edge in node.Edges)
             {
+                var child = edge.Next;
                 if (child is null || !needed.Contains(child)) continue;
                 int left = --dependencies[child];
                 if (left == 0 && enqueued.Add(child)) ready.Enqueue(child, -child.Sequence);
@@ -197,8 +198,8 @@ internal static class Engine
 
     private static bool FeedsNeededNode(Node node, HashSet<Node> needed)
     {
-        foreach (var child in node.Next)
-            if (child is not null && needed.Contains(child)) return true;
+        foreach (var edge in node.Edges)
+            if (edge.Next is { } child && needed.Contains(child)) return true;
         return false;
     }
 
@@ -264,7 +265,7 @@ internal static class Engine
 
     private static void ValidateGradient(Node node, int index, Tensor grad)
     {
-        var expected = node.InputShapes.Length > index ? node.InputShapes[index] : null;
+        var expected = node.Edges.Length > index ? node.Edges[index].Shape : null;
         if (expected is not null && !ShapeUtil.SequenceEqual(grad.ShapeArray, expected))
             throw new InvalidOperationException(
                 $"{node.Name} returned a gradient of shape {grad.Shape} for input {index}, which has shape {ShapeUtil.Format(expected)}");
@@ -298,10 +299,10 @@ internal static class Engine
             while (stack.Count > 0)
             {
                 var (node, child) = stack.Pop();
-                if (child < node.Next.Length)
+                if (child < node.Edges.Length)
                 {
                     stack.Push((node, child + 1));
-                    var next = node.Next[child];
+                    var next = node.Edges[child].Next;
                     if (next is null) continue;
                     deps[next] = deps.GetValueOrDefault(next) + 1;
                     if (visited.Add(next)) stack.Push((next, 0));
@@ -315,8 +316,8 @@ internal static class Engine
         {
             bool need = targets is null || targets.ContainsKey(node);
             if (!need)
-                foreach (var next in node.Next)
-                    if (next is not null && needed.Contains(next)) { need = true; break; }
+                foreach (var edge in node.Edges)
+                    if (edge.Next is { } next && needed.Contains(next)) { need = true; break; }
             if (need) needed.Add(node);
         }
         if (targets is not null)
@@ -324,8 +325,8 @@ internal static class Engine
             // Edges from unneeded nodes never deliver; do not wait for them.
             foreach (var node in order)
                 if (!needed.Contains(node))
-                    foreach (var next in node.Next)
-                        if (next is not null) deps[next]--;
+                    foreach (var edge in node.Edges)
+                        if (edge.Next is { } next) deps[next]--;
         }
         return deps;
     }

@@ -31,20 +31,48 @@ public static class Tape
     {
         Profiler.OnRecord(name);
         if (!NeedsRecording(inputs)) return output;
-        var next = new Node?[inputs.Length];
-        var shapes = new int[inputs.Length][];
+        var meta = Meta(output); // before the node aliases the saved tensors: a saved output must share it
+        meta.GradFn = new FunctionNode(name, Edges(name, inputs), backward, saved);
+        return output;
+    }
+
+    /// <summary>
+    /// <see cref="Record(Tensor, string, BackwardFn, ReadOnlySpan{Tensor}, ReadOnlySpan{Tensor})"/> for a formula that
+    /// takes the op's non-tensor arguments as <paramref name="state"/> (pass a <c>static</c> lambda): nothing is
+    /// allocated for the formula, where a capturing lambda allocates a closure and a delegate per call.
+    /// </summary>
+    internal static Tensor Record<TState>(Tensor output, string name, TState state, BackwardFn<TState> backward, ReadOnlySpan<Tensor> inputs,
+        ReadOnlySpan<Tensor> saved = default)
+    {
+        Profiler.OnRecord(name);
+        if (!NeedsRecording(inputs)) return output;
+        var meta = Meta(output);
+        meta.GradFn = new FunctionNode<TState>(name, Edges(name, inputs), state, backward, saved);
+        return output;
+    }
+
+    private static Edge[] Edges(string name, ReadOnlySpan<Tensor> inputs)
+    {
+        var edges = new Edge[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
         {
             var t = inputs[i];
-            shapes[i] = t.ShapeArray;
-            if (!t.RequiresGrad) continue;
-            if (!t.DType.IsFloatingPoint())
-                throw new InvalidOperationException($"{name}: input {i} of dtype {t.DType.Name()} cannot require a gradient");
-            next[i] = t.Meta!.GradFn ?? t.Meta.Accumulator(t);
+            Node? next = null;
+            if (t.RequiresGrad)
+            {
+                if (!t.DType.IsFloatingPoint())
+                    throw new InvalidOperationException($"{name}: input {i} of dtype {t.DType.Name()} cannot require a gradient");
+                next = t.Meta!.GradFn ?? t.Meta.Accumulator(t);
+            }
+            edges[i] = new Edge(next, t.ShapeArray);
         }
+        return edges;
+    }
+
+    private static AutogradMeta Meta(Tensor output)
+    {
         var meta = output.Meta ??= new AutogradMeta();
         meta.RequiresGrad = true;
-        meta.GradFn = new FunctionNode(name, next, shapes, backward, saved);
-        return output;
+        return meta;
     }
 }

@@ -9,7 +9,8 @@ internal sealed class ConvGeometry
 {
     public const int MaxSpatial = 3;
 
-    public ConvGeometry(int[] input, int[] kernel, int[] stride, int[] dilation, int[] padBefore, int[] output)
+    public ConvGeometry(ReadOnlySpan<int> input, ReadOnlySpan<int> kernel, ReadOnlySpan<int> stride, ReadOnlySpan<int> dilation,
+        ReadOnlySpan<int> padBefore, ReadOnlySpan<int> output)
     {
         int lead = MaxSpatial - input.Length;
         Input = Embed(input, lead, 1);
@@ -19,6 +20,42 @@ internal sealed class ConvGeometry
         PadBefore = Embed(padBefore, lead, 0);
         Output = Embed(output, lead, 1);
         SpatialRank = input.Length;
+    }
+
+    [ThreadStatic] private static Dictionary<(GeometryKey, int), ConvGeometry>? t_shared;
+    private const int MaxShared = 256;
+
+    /// <summary>
+    /// The geometry of these sizes, built once per thread and then shared: a training step asks for the same few
+    /// geometries at every step (a layer's forward and both its gradients), and each build allocated seven objects.
+    /// Sharing is safe because a geometry is never written after construction.
+    /// </summary>
+    public static ConvGeometry Of(ReadOnlySpan<int> input, ReadOnlySpan<int> kernel, ReadOnlySpan<int> stride, ReadOnlySpan<int> dilation,
+        ReadOnlySpan<int> padBefore, ReadOnlySpan<int> output)
+    {
+        var key = new GeometryKey();
+        Span<int> sizes = key.Sizes;
+        int lead = MaxSpatial - input.Length, at = 0;
+        at = Put(sizes, at, input, lead, 1);
+        at = Put(sizes, at, kernel, lead, 1);
+        at = Put(sizes, at, stride, lead, 1);
+        at = Put(sizes, at, dilation, lead, 1);
+        at = Put(sizes, at, padBefore, lead, 0);
+        Put(sizes, at, output, lead, 1);
+        var shared = t_shared ??= [];
+        if (shared.TryGetValue((key, input.Length), out var g)) return g;
+        if (shared.Count >= MaxShared) shared.Clear();
+        g = new ConvGeometry(input, kernel, stride, dilation, padBefore, output);
+        shared.Add((key, input.Length), g);
+        return g;
+    }
+
+    private static int Put(Span<int> sizes, int at, ReadOnlySpan<int> values, int lead, int fill)
+    {
+        if (values.Length != MaxSpatial - lead)
+            throw new ArgumentException($"geometry: expected {MaxSpatial - lead} sizes, got {values.Length}");
+        for (int i = 0; i < MaxSpatial; i++) sizes[at + i] = i < lead ? fill : values[i - lead];
+        return at + MaxSpatial;
     }
 
     public int SpatialRank { get; }
@@ -47,7 +84,7 @@ internal sealed class ConvGeometry
     public int KernelSize => Kernel[0] * Kernel[1] * Kernel[2];
     public int OutputSize => Output[0] * Output[1] * Output[2];
 
-    private static int[] Embed(int[] values, int lead, int fill)
+    private static int[] Embed(ReadOnlySpan<int> values, int lead, int fill)
     {
         var result = new int[MaxSpatial];
         for (int i = 0; i < MaxSpatial; i++) result[i] = i < lead ? fill : values[i - lead];

@@ -33,18 +33,17 @@ public static partial class Functional
     /// </summary>
     public static Tensor Unfold(Tensor input, Ints kernelSize, Ints? dilation = null, Ints? padding = null, Ints? stride = null)
     {
-        return Tensor.Composite(() =>
-        {
-            const string op = "unfold";
-            Guard.Float(input, op);
-            Guard.Rank(input, 3, 4, op);
-            bool unbatched = input.Rank == 3;
-            var x = unbatched ? input.Unsqueeze(0) : input;
-            var (g, _) = Geometry(x.Shape.ToArray()[2..], kernelSize.For(2, op, "kernel size"), (stride ?? 1).For(2, op, "stride"),
-                (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
-            var cols = UnfoldNd(x, g);
-            return unbatched ? cols.Squeeze(0) : cols;
-        });
+        using var composite = Tensor.OpenComposite();
+        const string op = "unfold";
+        Guard.Float(input, op);
+        Guard.Rank(input, 3, 4, op);
+        bool unbatched = input.Rank == 3;
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        var pad = (padding ?? 0).For(2, op, "padding");
+        var g = Geometry(x.ShapeArray.AsSpan(2), kernelSize.For(2, op, "kernel size"), (stride ?? 1).For(2, op, "stride"),
+            (dilation ?? 1).For(2, op, "dilation"), pad, pad, op, input.Shape);
+        var cols = UnfoldNd(x, g);
+        return composite.Keep(unbatched ? cols.Squeeze(0) : cols);
     }
 
     /// <summary>
@@ -53,34 +52,32 @@ public static partial class Functional
     /// </summary>
     public static Tensor Fold(Tensor input, Ints outputSize, Ints kernelSize, Ints? dilation = null, Ints? padding = null, Ints? stride = null)
     {
-        return Tensor.Composite(() =>
-        {
-            const string op = "fold";
-            Guard.Float(input, op);
-            Guard.Rank(input, 2, 3, op);
-            bool unbatched = input.Rank == 2;
-            var cols = unbatched ? input.Unsqueeze(0) : input;
-            var size = outputSize.For(2, op, "output size");
-            var k = kernelSize.For(2, op, "kernel size");
-            var (g, _) = Geometry(size, k, (stride ?? 1).For(2, op, "stride"), (dilation ?? 1).For(2, op, "dilation"), (padding ?? 0).For(2, op, "padding"), null, op, input.Shape);
-            if (cols.Size(1) % g.KernelSize != 0 || cols.Size(2) != g.OutputSize)
-                throw new ArgumentException($"{op}: input {input.Shape} does not hold C·{g.KernelSize} rows of {g.OutputSize} blocks for output size {outputSize} and kernel {kernelSize}");
-            var y = FoldNd(cols, g, [cols.Size(0), cols.Size(1) / g.KernelSize, size[0], size[1]]);
-            return unbatched ? y.Squeeze(0) : y;
-        });
+        using var composite = Tensor.OpenComposite();
+        const string op = "fold";
+        Guard.Float(input, op);
+        Guard.Rank(input, 2, 3, op);
+        bool unbatched = input.Rank == 2;
+        var cols = unbatched ? input.Unsqueeze(0) : input;
+        var size = outputSize.For(2, op, "output size");
+        var k = kernelSize.For(2, op, "kernel size");
+        var pad = (padding ?? 0).For(2, op, "padding");
+        var g = Geometry(size, k, (stride ?? 1).For(2, op, "stride"), (dilation ?? 1).For(2, op, "dilation"), pad, pad, op, input.Shape);
+        if (cols.Size(1) % g.KernelSize != 0 || cols.Size(2) != g.OutputSize)
+            throw new ArgumentException($"{op}: input {input.Shape} does not hold C·{g.KernelSize} rows of {g.OutputSize} blocks for output size {outputSize} and kernel {kernelSize}");
+        var y = FoldNd(cols, g, [cols.Size(0), cols.Size(1) / g.KernelSize, size[0], size[1]]);
+        return composite.Keep(unbatched ? y.Squeeze(0) : y);
     }
 
     /// <summary>Builds and validates a window geometry; output sizes follow floor((S + 2P − D·(K−1) − 1)/S) + 1.</summary>
-    private static (ConvGeometry Geometry, int[] PadAfter) Geometry(int[] input, int[] kernel, int[] stride, int[] dilation, int[] padBefore, int[]? padAfter,
-        string op, Shape inputShape)
+    private static ConvGeometry Geometry(ReadOnlySpan<int> input, ReadOnlySpan<int> kernel, ReadOnlySpan<int> stride, ReadOnlySpan<int> dilation,
+        ReadOnlySpan<int> padBefore, ReadOnlySpan<int> padAfter, string op, Shape inputShape)
     {
-        padAfter ??= padBefore;
-        var output = new int[input.Length];
+        Span<int> output = stackalloc int[input.Length];
         for (int d = 0; d < input.Length; d++)
         {
-            if (kernel[d] <= 0) throw new ArgumentException($"{op}: kernel size must be positive, got [{string.Join(", ", kernel)}]");
-            if (stride[d] <= 0) throw new ArgumentException($"{op}: stride must be positive, got [{string.Join(", ", stride)}]");
-            if (dilation[d] <= 0) throw new ArgumentException($"{op}: dilation must be positive, got [{string.Join(", ", dilation)}]");
+            if (kernel[d] <= 0) throw new ArgumentException($"{op}: kernel size must be positive, got [{string.Join(", ", kernel.ToArray())}]");
+            if (stride[d] <= 0) throw new ArgumentException($"{op}: stride must be positive, got [{string.Join(", ", stride.ToArray())}]");
+            if (dilation[d] <= 0) throw new ArgumentException($"{op}: dilation must be positive, got [{string.Join(", ", dilation.ToArray())}]");
             int effective = dilation[d] * (kernel[d] - 1) + 1;
             int padded = input[d] + padBefore[d] + padAfter[d];
             if (effective > padded)
@@ -88,7 +85,7 @@ public static partial class Functional
                     $"{op}: kernel size {effective} (kernel {kernel[d]}, dilation {dilation[d]}) is larger than the padded input size {padded} in spatial dim {d} (input {inputShape})");
             output[d] = ConvGeometry.OutputLength(input[d], kernel[d], stride[d], dilation[d], padBefore[d] + padAfter[d]);
         }
-        return (new ConvGeometry(input, kernel, stride, dilation, padBefore, output), padAfter);
+        return ConvGeometry.Of(input, kernel, stride, dilation, padBefore, output);
     }
 
     // ---- convolution ------------------------------------------------------------------------------------------
@@ -113,36 +110,34 @@ public static partial class Functional
 
     private static Tensor ConvNd(Tensor input, Tensor weight, Tensor? bias, Ints strideArg, Padding padding, Ints dilationArg, int groups, int rank, string op)
     {
-        return Tensor.Composite(() =>
-        {
-            Guard.Compatible(input, weight, op);
-            Guard.Float(input, op);
-            bool unbatched = input.Rank == rank + 1;
-            if (input.Rank != rank + 2 && !unbatched)
-                throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}] (or {rank + 1} unbatched), got {input.Shape}");
-            if (weight.Rank != rank + 2)
-                throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cout, Cin/groups, {SpatialNames(rank)}], got {weight.Shape}");
-            var x = unbatched ? input.Unsqueeze(0) : input;
-            int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
-            if (groups <= 0) throw new ArgumentException($"{op}: groups must be positive, got {groups}");
-            if (cin % groups != 0 || cout % groups != 0)
-                throw new ArgumentException($"{op}: input channels {cin} and output channels {cout} must both be divisible by groups={groups} (input {input.Shape}, weight {weight.Shape})");
-            if (weight.Size(1) != cin / groups)
-                throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(1) * groups} input channels (groups={groups}) but input {input.Shape} has {cin}");
-            if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
-                throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
-            var stride = strideArg.For(rank, op, "stride");
-            var dilation = dilationArg.For(rank, op, "dilation");
-            var kernel = weight.ShapeArray[2..];
-            if (padding.IsSame && Array.Exists(stride, s => s != 1))
-                throw new ArgumentException($"{op}: padding=\"same\" needs stride 1, got ({string.Join(", ", stride)})");
-            var (before, after) = padding.Resolve(rank, kernel, dilation, op);
-            var (g, _) = Geometry(x.ShapeArray[2..], kernel, stride, dilation, before, after, op, input.Shape);
+        using var composite = Tensor.OpenComposite();
+        Guard.Compatible(input, weight, op);
+        Guard.Float(input, op);
+        bool unbatched = input.Rank == rank + 1;
+        if (input.Rank != rank + 2 && !unbatched)
+            throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}] (or {rank + 1} unbatched), got {input.Shape}");
+        if (weight.Rank != rank + 2)
+            throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cout, Cin/groups, {SpatialNames(rank)}], got {weight.Shape}");
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
+        if (groups <= 0) throw new ArgumentException($"{op}: groups must be positive, got {groups}");
+        if (cin % groups != 0 || cout % groups != 0)
+            throw new ArgumentException($"{op}: input channels {cin} and output channels {cout} must both be divisible by groups={groups} (input {input.Shape}, weight {weight.Shape})");
+        if (weight.Size(1) != cin / groups)
+            throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(1) * groups} input channels (groups={groups}) but input {input.Shape} has {cin}");
+        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
+            throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
+        var stride = strideArg.Shared(rank, op, "stride");
+        var dilation = dilationArg.Shared(rank, op, "dilation");
+        var kernel = weight.ShapeArray.AsSpan(2);
+        if (padding.IsSame && Array.Exists(stride, s => s != 1))
+            throw new ArgumentException($"{op}: padding=\"same\" needs stride 1, got ({string.Join(", ", stride)})");
+        var (before, after) = padding.Resolve(rank, kernel, dilation, op);
+        var g = Geometry(x.ShapeArray.AsSpan(2), kernel, stride, dilation, before, after, op, input.Shape);
 
-            if (bias is not null) Guard.Compatible(input, bias, op);
-            var y = Convolution(x, weight, g, groups, bias);
-            return unbatched ? y.Squeeze(0) : y;
-        });
+        if (bias is not null) Guard.Compatible(input, bias, op);
+        var y = Convolution(x, weight, g, groups, bias);
+        return composite.Keep(unbatched ? y.Squeeze(0) : y);
     }
 
     /// <summary>
@@ -167,48 +162,46 @@ public static partial class Functional
     private static Tensor ConvTransposeNd(Tensor input, Tensor weight, Tensor? bias, Ints strideArg, Ints paddingArg, Ints outputPaddingArg,
         int groups, Ints dilationArg, int rank, string op)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        Guard.Compatible(input, weight, op);
+        Guard.Float(input, op);
+        bool unbatched = input.Rank == rank + 1;
+        if (input.Rank != rank + 2 && !unbatched)
+            throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");
+        if (weight.Rank != rank + 2)
+            throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cin, Cout/groups, {SpatialNames(rank)}], got {weight.Shape}");
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        int n = x.Size(0), cin = x.Size(1);
+        if (groups <= 0 || cin % groups != 0)
+            throw new ArgumentException($"{op}: input channels {cin} must be divisible by groups={groups}");
+        if (weight.Size(0) != cin)
+            throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(0)} input channels but input {input.Shape} has {cin}");
+        int cout = weight.Size(1) * groups;
+        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
+            throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
+        var stride = strideArg.For(rank, op, "stride");
+        var padding = paddingArg.For(rank, op, "padding");
+        var outputPadding = outputPaddingArg.For(rank, op, "output padding");
+        var dilation = dilationArg.For(rank, op, "dilation");
+        var kernel = weight.Shape.ToArray()[2..];
+        var inSpatial = x.Shape.ToArray()[2..];
+        var outSpatial = new int[rank];
+        for (int d = 0; d < rank; d++)
         {
-            Guard.Compatible(input, weight, op);
-            Guard.Float(input, op);
-            bool unbatched = input.Rank == rank + 1;
-            if (input.Rank != rank + 2 && !unbatched)
-                throw new ArgumentException($"{op}: expected input of rank {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");
-            if (weight.Rank != rank + 2)
-                throw new ArgumentException($"{op}: expected weight of rank {rank + 2} [Cin, Cout/groups, {SpatialNames(rank)}], got {weight.Shape}");
-            var x = unbatched ? input.Unsqueeze(0) : input;
-            int n = x.Size(0), cin = x.Size(1);
-            if (groups <= 0 || cin % groups != 0)
-                throw new ArgumentException($"{op}: input channels {cin} must be divisible by groups={groups}");
-            if (weight.Size(0) != cin)
-                throw new ArgumentException($"{op}: weight {weight.Shape} expects {weight.Size(0)} input channels but input {input.Shape} has {cin}");
-            int cout = weight.Size(1) * groups;
-            if (bias is not null && (bias.Rank != 1 || bias.Size(0) != cout))
-                throw new ArgumentException($"{op}: bias must be [{cout}], got {bias.Shape}");
-            var stride = strideArg.For(rank, op, "stride");
-            var padding = paddingArg.For(rank, op, "padding");
-            var outputPadding = outputPaddingArg.For(rank, op, "output padding");
-            var dilation = dilationArg.For(rank, op, "dilation");
-            var kernel = weight.Shape.ToArray()[2..];
-            var inSpatial = x.Shape.ToArray()[2..];
-            var outSpatial = new int[rank];
-            for (int d = 0; d < rank; d++)
-            {
-                if (stride[d] <= 0 || dilation[d] <= 0) throw new ArgumentException($"{op}: stride and dilation must be positive, got stride {strideArg}, dilation {dilationArg}");
-                if (padding[d] < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {paddingArg}");
-                if (outputPadding[d] < 0 || (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]))
-                    throw new ArgumentException($"{op}: output padding must be smaller than stride or dilation, got {outputPaddingArg} (stride {strideArg}, dilation {dilationArg})");
-                outSpatial[d] = (inSpatial[d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + outputPadding[d] + 1;
-                if (outSpatial[d] <= 0) throw new ArgumentException($"{op}: output size {outSpatial[d]} is not positive for input {input.Shape}, weight {weight.Shape}");
-            }
-            // The convolution whose adjoint this is reads outSpatial with these hyper-parameters and produces inSpatial.
-            var g = new ConvGeometry(outSpatial, kernel, stride, dilation, padding, inSpatial);
-            // Transposed convolution is the input gradient of the convolution that maps outSpatial to inSpatial;
-            // its weight [Cin, Cout/G, K] is that convolution's [Cout', Cin'/G, K] with Cout' = Cin, Cin' = Cout.
-            var y = ConvolutionInput(x, weight, g, groups, [n, cout, .. outSpatial]);
-            if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
-            return unbatched ? y.Squeeze(0) : y;
-        });
+            if (stride[d] <= 0 || dilation[d] <= 0) throw new ArgumentException($"{op}: stride and dilation must be positive, got stride {strideArg}, dilation {dilationArg}");
+            if (padding[d] < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {paddingArg}");
+            if (outputPadding[d] < 0 || (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]))
+                throw new ArgumentException($"{op}: output padding must be smaller than stride or dilation, got {outputPaddingArg} (stride {strideArg}, dilation {dilationArg})");
+            outSpatial[d] = (inSpatial[d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + outputPadding[d] + 1;
+            if (outSpatial[d] <= 0) throw new ArgumentException($"{op}: output size {outSpatial[d]} is not positive for input {input.Shape}, weight {weight.Shape}");
+        }
+        // The convolution whose adjoint this is reads outSpatial with these hyper-parameters and produces inSpatial.
+        var g = ConvGeometry.Of(outSpatial, kernel, stride, dilation, padding, inSpatial);
+        // Transposed convolution is the input gradient of the convolution that maps outSpatial to inSpatial;
+        // its weight [Cin, Cout/G, K] is that convolution's [Cout', Cin'/G, K] with Cout' = Cin, Cin' = Cout.
+        var y = ConvolutionInput(x, weight, g, groups, [n, cout, .. outSpatial]);
+        if (bias is not null) y = y.Add(bias.Reshape(BiasShape(cout, rank)));
+        return composite.Keep(unbatched ? y.Squeeze(0) : y);
     }
 
     private static int[] BiasShape(int channels, int rank)

@@ -36,40 +36,38 @@ public static partial class Functional
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        const string op = "batch_norm";
+        Guard.Float(input, op);
+        if (input.Rank < 2) throw new ArgumentException($"{op}: expected input [N, C] or [N, C, …], got {input.Shape}");
+        int channels = input.Size(1);
+        CheckChannelParam(runningMean, channels, "running mean", op);
+        CheckChannelParam(runningVar, channels, "running variance", op);
+        CheckChannelParam(weight, channels, "weight", op);
+        CheckChannelParam(bias, channels, "bias", op);
+        if (eps < 0 || !(momentum is >= 0 and <= 1)) throw new ArgumentException($"{op}: need eps ≥ 0 and momentum in [0, 1], got eps {eps}, momentum {momentum}");
+        var shape = ChannelShape(input);
+        var dims = new int[input.Rank - 1];
+        for (int d = 0, at = 0; d < input.Rank; d++) if (d != 1) dims[at++] = d;
+        Tensor normalized;
+        if (training)
         {
-            const string op = "batch_norm";
-            Guard.Float(input, op);
-            if (input.Rank < 2) throw new ArgumentException($"{op}: expected input [N, C] or [N, C, …], got {input.Shape}");
-            int channels = input.Size(1);
-            CheckChannelParam(runningMean, channels, "running mean", op);
-            CheckChannelParam(runningVar, channels, "running variance", op);
-            CheckChannelParam(weight, channels, "weight", op);
-            CheckChannelParam(bias, channels, "bias", op);
-            if (eps < 0 || !(momentum is >= 0 and <= 1)) throw new ArgumentException($"{op}: need eps ≥ 0 and momentum in [0, 1], got eps {eps}, momentum {momentum}");
-            var shape = ChannelShape(input);
-            var dims = new int[input.Rank - 1];
-            for (int d = 0, at = 0; d < input.Rank; d++) if (d != 1) dims[at++] = d;
-            Tensor normalized;
-            if (training)
-            {
-                int count = input.Numel / Math.Max(channels, 1);
-                if (count <= 1)
-                    throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input of shape {input.Shape}");
-                var (output, mean, variance) = BatchNormTrain(input, weight, bias, dims, shape, count, eps);
-                // running ← (1 − momentum)·running + momentum·batch statistic (unbiased variance), one pass each.
-                if (runningMean is not null) UpdateRunning(runningMean, mean, 1 - momentum, momentum, op);
-                if (runningVar is not null) UpdateRunning(runningVar, variance, 1 - momentum, momentum * count / (count - 1.0), op);
-                return output;
-            }
-            else
-            {
-                if (runningMean is null || runningVar is null)
-                    throw new ArgumentException($"{op}: evaluation mode needs running mean and variance");
-                normalized = input.Sub(runningMean.Reshape(shape)).Div(runningVar.Reshape(shape).Add(eps).Sqrt());
-            }
-            return Affine(normalized, weight, bias, shape);
-        });
+            int count = input.Numel / Math.Max(channels, 1);
+            if (count <= 1)
+                throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input of shape {input.Shape}");
+            var (output, mean, variance) = BatchNormTrain(input, weight, bias, dims, shape, count, eps);
+            // running ← (1 − momentum)·running + momentum·batch statistic (unbiased variance), one pass each.
+            if (runningMean is not null) UpdateRunning(runningMean, mean, 1 - momentum, momentum, op);
+            if (runningVar is not null) UpdateRunning(runningVar, variance, 1 - momentum, momentum * count / (count - 1.0), op);
+            return composite.Keep(output);
+        }
+        else
+        {
+            if (runningMean is null || runningVar is null)
+                throw new ArgumentException($"{op}: evaluation mode needs running mean and variance");
+            normalized = input.Sub(runningMean.Reshape(shape)).Div(runningVar.Reshape(shape).Add(eps).Sqrt());
+        }
+        return composite.Keep(Affine(normalized, weight, bias, shape));
     }
 
     /// <summary>running ← a·running + b·statistic in place (both [C]).</summary>
@@ -187,22 +185,20 @@ public static partial class Functional
     /// <summary>Layer normalization over the trailing <paramref name="normalizedShape"/> dims, with optional elementwise affine.</summary>
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
-        return Tensor.Composite(() =>
-        {
-            const string op = "layer_norm";
-            Guard.Float(input, op);
-            int k = normalizedShape.Length;
-            if (k == 0 || k > input.Rank || !input.Shape.ToArray()[^k..].SequenceEqual(normalizedShape))
-                throw new ArgumentException($"{op}: normalized shape {ShapeUtil.Format(normalizedShape)} does not end the input shape {input.Shape}");
-            foreach (var p in new[] { weight, bias })
-                if (p is not null && !p.Shape.ToArray().SequenceEqual(normalizedShape))
-                    throw new ArgumentException($"{op}: weight and bias must have the normalized shape {ShapeUtil.Format(normalizedShape)}, got {p.Shape}");
-            var dims = Enumerable.Range(input.Rank - k, k).ToArray();
-            var normalized = Standardize(input, dims, eps);
-            if (weight is not null) normalized = normalized.Mul(weight);
-            if (bias is not null) normalized = normalized.Add(bias);
-            return normalized;
-        });
+        using var composite = Tensor.OpenComposite();
+        const string op = "layer_norm";
+        Guard.Float(input, op);
+        int k = normalizedShape.Length;
+        if (k == 0 || k > input.Rank || !input.Shape.ToArray()[^k..].SequenceEqual(normalizedShape))
+            throw new ArgumentException($"{op}: normalized shape {ShapeUtil.Format(normalizedShape)} does not end the input shape {input.Shape}");
+        foreach (var p in new[] { weight, bias })
+            if (p is not null && !p.Shape.ToArray().SequenceEqual(normalizedShape))
+                throw new ArgumentException($"{op}: weight and bias must have the normalized shape {ShapeUtil.Format(normalizedShape)}, got {p.Shape}");
+        var dims = Enumerable.Range(input.Rank - k, k).ToArray();
+        var normalized = Standardize(input, dims, eps);
+        if (weight is not null) normalized = normalized.Mul(weight);
+        if (bias is not null) normalized = normalized.Add(bias);
+        return composite.Keep(normalized);
     }
 
     /// <summary>(x − mean) / √(biased var + ε) over <paramref name="dims"/>.</summary>
@@ -215,37 +211,33 @@ public static partial class Functional
     /// <summary>Instance normalization: each (sample, channel) plane normalised over its spatial positions.</summary>
     public static Tensor InstanceNorm(Tensor input, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
-        return Tensor.Composite(() =>
-        {
-            const string op = "instance_norm";
-            Guard.Float(input, op);
-            if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
-            int count = input.Numel / Math.Max(input.Size(0) * input.Size(1), 1);
-            if (count <= 1) throw new ArgumentException($"{op}: expected more than 1 spatial element per channel, got input of shape {input.Shape}");
-            CheckChannelParam(weight, input.Size(1), "weight", op);
-            CheckChannelParam(bias, input.Size(1), "bias", op);
-            var normalized = Standardize(input, Enumerable.Range(2, input.Rank - 2).ToArray(), eps);
-            return Affine(normalized, weight, bias, ChannelShape(input));
-        });
+        using var composite = Tensor.OpenComposite();
+        const string op = "instance_norm";
+        Guard.Float(input, op);
+        if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
+        int count = input.Numel / Math.Max(input.Size(0) * input.Size(1), 1);
+        if (count <= 1) throw new ArgumentException($"{op}: expected more than 1 spatial element per channel, got input of shape {input.Shape}");
+        CheckChannelParam(weight, input.Size(1), "weight", op);
+        CheckChannelParam(bias, input.Size(1), "bias", op);
+        var normalized = Standardize(input, Enumerable.Range(2, input.Rank - 2).ToArray(), eps);
+        return composite.Keep(Affine(normalized, weight, bias, ChannelShape(input)));
     }
 
     /// <summary>Group normalization: channels split into <paramref name="numGroups"/> groups, each normalised over its channels and positions.</summary>
     public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
-        return Tensor.Composite(() =>
-        {
-            const string op = "group_norm";
-            Guard.Float(input, op);
-            if (input.Rank < 2) throw new ArgumentException($"{op}: expected [N, C, …], got {input.Shape}");
-            int n = input.Size(0), channels = input.Size(1);
-            if (numGroups <= 0 || channels % numGroups != 0)
-                throw new ArgumentException($"{op}: {channels} channels are not divisible into {numGroups} groups (input {input.Shape})");
-            CheckChannelParam(weight, channels, "weight", op);
-            CheckChannelParam(bias, channels, "bias", op);
-            var grouped = input.Reshape(n, numGroups, -1);
-            var normalized = Standardize(grouped, [2], eps).Reshape(input.Shape.ToArray());
-            return Affine(normalized, weight, bias, ChannelShape(input));
-        });
+        using var composite = Tensor.OpenComposite();
+        const string op = "group_norm";
+        Guard.Float(input, op);
+        if (input.Rank < 2) throw new ArgumentException($"{op}: expected [N, C, …], got {input.Shape}");
+        int n = input.Size(0), channels = input.Size(1);
+        if (numGroups <= 0 || channels % numGroups != 0)
+            throw new ArgumentException($"{op}: {channels} channels are not divisible into {numGroups} groups (input {input.Shape})");
+        CheckChannelParam(weight, channels, "weight", op);
+        CheckChannelParam(bias, channels, "bias", op);
+        var grouped = input.Reshape(n, numGroups, -1);
+        var normalized = Standardize(grouped, [2], eps).Reshape(input.Shape.ToArray());
+        return composite.Keep(Affine(normalized, weight, bias, ChannelShape(input)));
     }
 
     /// <summary>
@@ -255,27 +247,25 @@ public static partial class Functional
     /// </summary>
     public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0, bool alphaPerSize = true)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        const string op = "local_response_norm";
+        Guard.Float(input, op);
+        if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
+        if (size <= 0) throw new ArgumentException($"{op}: size must be positive, got {size}");
+        int channels = input.Size(1);
+        var squares = input.Mul(input);
+        var pad = new int[2 * (input.Rank - 1)];
+        pad[^2] = size / 2;            // before channel 0
+        pad[^1] = (size - 1) / 2;      // after the last channel
+        var padded = squares.Pad(pad);
+        Tensor? windowSum = null;
+        for (int j = 0; j < size; j++)
         {
-            const string op = "local_response_norm";
-            Guard.Float(input, op);
-            if (input.Rank < 3) throw new ArgumentException($"{op}: expected [N, C, spatial…], got {input.Shape}");
-            if (size <= 0) throw new ArgumentException($"{op}: size must be positive, got {size}");
-            int channels = input.Size(1);
-            var squares = input.Mul(input);
-            var pad = new int[2 * (input.Rank - 1)];
-            pad[^2] = size / 2;            // before channel 0
-            pad[^1] = (size - 1) / 2;      // after the last channel
-            var padded = squares.Pad(pad);
-            Tensor? windowSum = null;
-            for (int j = 0; j < size; j++)
-            {
-                var part = padded.Narrow(1, j, channels);
-                windowSum = windowSum is null ? part : windowSum.Add(part);
-            }
-            var scale = windowSum!.Mul(alphaPerSize ? alpha / size : alpha).Add(k).Pow(beta);
-            return input.Div(scale);
-        });
+            var part = padded.Narrow(1, j, channels);
+            windowSum = windowSum is null ? part : windowSum.Add(part);
+        }
+        var scale = windowSum!.Mul(alphaPerSize ? alpha / size : alpha).Add(k).Pow(beta);
+        return composite.Keep(input.Div(scale));
     }
 
     /// <summary>Inverted dropout: zeroes elements with probability p and scales the rest by 1/(1 − p); identity unless training.</summary>
@@ -293,16 +283,14 @@ public static partial class Functional
 
     private static Tensor DropoutWithMask(Tensor input, double p, bool training, Generator? generator, int[] maskShape, string op)
     {
-        return Tensor.Composite(() =>
-        {
-            Guard.Float(input, op);
-            if (!(p is >= 0 and <= 1)) throw new ArgumentException($"{op}: probability must be in [0, 1], got {p}");
-            if (!training || p == 0) return input;
-            if (p == 1) return input.Mul(0.0);
-            using var keep = Tensor.Bernoulli(maskShape, 1 - p, input.DType, generator, input.Device);
-            using var mask = keep.Mul(1 / (1 - p));
-            return input.Mul(mask);
-        });
+        using var composite = Tensor.OpenComposite();
+        Guard.Float(input, op);
+        if (!(p is >= 0 and <= 1)) throw new ArgumentException($"{op}: probability must be in [0, 1], got {p}");
+        if (!training || p == 0) return composite.Keep(input);
+        if (p == 1) return composite.Keep(input.Mul(0.0));
+        using var keep = Tensor.Bernoulli(maskShape, 1 - p, input.DType, generator, input.Device);
+        using var mask = keep.Mul(1 / (1 - p));
+        return composite.Keep(input.Mul(mask));
     }
 
     /// <summary>
@@ -312,25 +300,23 @@ public static partial class Functional
     public static (Tensor Weight, Tensor Bias) FoldBatchNorm(Tensor convWeight, Tensor? convBias, Tensor runningMean, Tensor runningVar,
         Tensor? gamma = null, Tensor? beta = null, double eps = 1e-5)
     {
-        return Tensor.Composite(() =>
-        {
-            const string op = "fold_batch_norm";
-            int cout = convWeight.Size(0);
-            CheckChannelParam(convBias, cout, "conv bias", op);
-            CheckChannelParam(runningMean, cout, "running mean", op);
-            CheckChannelParam(runningVar, cout, "running variance", op);
-            CheckChannelParam(gamma, cout, "gamma", op);
-            CheckChannelParam(beta, cout, "beta", op);
-            using var noGrad = GradMode.NoGrad();
-            var scale = runningVar.Add(eps).Sqrt().Reciprocal();
-            if (gamma is not null) scale = scale.Mul(gamma);
-            var shape = new int[convWeight.Rank];
-            Array.Fill(shape, 1);
-            shape[0] = cout;
-            var weight = convWeight.Mul(scale.Reshape(shape));
-            var bias = (convBias ?? Tensor.ZerosLike(runningMean)).Sub(runningMean).Mul(scale);
-            if (beta is not null) bias = bias.Add(beta);
-            return (weight, bias);
-        });
+        using var composite = Tensor.OpenComposite();
+        const string op = "fold_batch_norm";
+        int cout = convWeight.Size(0);
+        CheckChannelParam(convBias, cout, "conv bias", op);
+        CheckChannelParam(runningMean, cout, "running mean", op);
+        CheckChannelParam(runningVar, cout, "running variance", op);
+        CheckChannelParam(gamma, cout, "gamma", op);
+        CheckChannelParam(beta, cout, "beta", op);
+        using var noGrad = GradMode.NoGrad();
+        var scale = runningVar.Add(eps).Sqrt().Reciprocal();
+        if (gamma is not null) scale = scale.Mul(gamma);
+        var shape = new int[convWeight.Rank];
+        Array.Fill(shape, 1);
+        shape[0] = cout;
+        var weight = convWeight.Mul(scale.Reshape(shape));
+        var bias = (convBias ?? Tensor.ZerosLike(runningMean)).Sub(runningMean).Mul(scale);
+        if (beta is not null) bias = bias.Add(beta);
+        return composite.Keep((weight, bias));
     }
 }

@@ -61,10 +61,10 @@ public static partial class Functional
         bool unbatched = input.Rank == rank + 1;
         if (input.Rank != rank + 2 && !unbatched)
             throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2} [N, C, {SpatialNames(rank)}], got {input.Shape}");
-        var kernel = kernelSize.For(rank, op, "kernel size");
-        var stride = strideArg is null || strideArg.Value.IsDefault ? kernel : strideArg.Value.For(rank, op, "stride");
-        var padding = (paddingArg ?? 0).For(rank, op, "padding");
-        var dilation = (dilationArg ?? 1).For(rank, op, "dilation");
+        var kernel = kernelSize.Shared(rank, op, "kernel size");
+        var stride = strideArg is null || strideArg.Value.IsDefault ? kernel : strideArg.Value.Shared(rank, op, "stride");
+        var padding = (paddingArg ?? 0).Shared(rank, op, "padding");
+        var dilation = (dilationArg ?? 1).Shared(rank, op, "dilation");
         for (int d = 0; d < rank; d++)
         {
             if (kernel[d] <= 0) throw new ArgumentException($"{op}: kernel size must be positive, got {kernelSize}");
@@ -78,31 +78,29 @@ public static partial class Functional
 
     private static (Tensor Values, Tensor Indices) MaxPoolNd(Tensor input, Ints kernelSize, Ints? strideArg, Ints? paddingArg, Ints? dilationArg, bool ceilMode, int rank, string op)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        var (x, unbatched, kernel, stride, padding, dilation) = PoolArgs(input, kernelSize, strideArg, paddingArg, dilationArg, rank, op);
+        var spatial = x.ShapeArray[2..];
+        var output = new int[rank];
+        var starts = new int[rank][];
+        var ends = new int[rank][];
+        for (int d = 0; d < rank; d++)
         {
-            var (x, unbatched, kernel, stride, padding, dilation) = PoolArgs(input, kernelSize, strideArg, paddingArg, dilationArg, rank, op);
-            var spatial = x.ShapeArray[2..];
-            var output = new int[rank];
-            var starts = new int[rank][];
-            var ends = new int[rank][];
-            for (int d = 0; d < rank; d++)
+            output[d] = PoolLength(spatial[d], kernel[d], stride[d], dilation[d], padding[d], ceilMode);
+            if (output[d] <= 0)
+                throw new ArgumentException($"{op}: kernel {kernelSize} (dilation {dilationArg}) is larger than the padded input {input.Shape}");
+            starts[d] = new int[output[d]];
+            ends[d] = new int[output[d]];
+            for (int o = 0; o < output[d]; o++)
             {
-                output[d] = PoolLength(spatial[d], kernel[d], stride[d], dilation[d], padding[d], ceilMode);
-                if (output[d] <= 0)
-                    throw new ArgumentException($"{op}: kernel {kernelSize} (dilation {dilationArg}) is larger than the padded input {input.Shape}");
-                starts[d] = new int[output[d]];
-                ends[d] = new int[output[d]];
-                for (int o = 0; o < output[d]; o++)
-                {
-                    int start = o * stride[d] - padding[d];
-                    int end = Math.Min(start + dilation[d] * (kernel[d] - 1) + 1, spatial[d]);
-                    while (start < 0) start += dilation[d];
-                    starts[d][o] = start;
-                    ends[d][o] = end;
-                }
+                int start = o * stride[d] - padding[d];
+                int end = Math.Min(start + dilation[d] * (kernel[d] - 1) + 1, spatial[d]);
+                while (start < 0) start += dilation[d];
+                starts[d][o] = start;
+                ends[d][o] = end;
             }
-            return MaxOverWindows(x, unbatched, spatial, kernel, dilation, output, starts, ends, op);
-        });
+        }
+        return composite.Keep(MaxOverWindows(x, unbatched, spatial, kernel, dilation, output, starts, ends, op));
     }
 
     /// <summary>Max over explicit windows (shared by max pooling and adaptive max pooling); backward scatters to the arg-max.</summary>
@@ -110,7 +108,7 @@ public static partial class Functional
         int[][] starts, int[][] ends, string op)
     {
         int rank = spatial.Length, lead = ConvGeometry.MaxSpatial - rank;
-        var g = new ConvGeometry(spatial, kernel, Filled(rank, 1), dilation, Filled(rank, 0), output);
+        var g = ConvGeometry.Of(spatial, kernel, Filled(rank, 1), dilation, Filled(rank, 0), output);
         var fullStarts = new int[ConvGeometry.MaxSpatial][];
         var fullEnds = new int[ConvGeometry.MaxSpatial][];
         for (int d = 0; d < ConvGeometry.MaxSpatial; d++)
@@ -180,48 +178,46 @@ public static partial class Functional
 
     private static Tensor AvgPoolNd(Tensor input, Ints kernelSize, Ints? strideArg, Ints? paddingArg, bool ceilMode, bool countIncludePad, int? divisorOverride, int rank, string op)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        if (divisorOverride is <= 0) throw new ArgumentException($"{op}: divisor override must be positive, got {divisorOverride}");
+        var (x, unbatched, kernel, stride, padding, _) = PoolArgs(input, kernelSize, strideArg, paddingArg, null, rank, op);
+        var spatial = x.Shape.ToArray()[2..];
+        var output = new int[rank];
+        var divisors = new double[rank][];
+        for (int d = 0; d < rank; d++)
         {
-            if (divisorOverride is <= 0) throw new ArgumentException($"{op}: divisor override must be positive, got {divisorOverride}");
-            var (x, unbatched, kernel, stride, padding, _) = PoolArgs(input, kernelSize, strideArg, paddingArg, null, rank, op);
-            var spatial = x.Shape.ToArray()[2..];
-            var output = new int[rank];
-            var divisors = new double[rank][];
-            for (int d = 0; d < rank; d++)
+            output[d] = PoolLength(spatial[d], kernel[d], stride[d], 1, padding[d], ceilMode);
+            if (output[d] <= 0) throw new ArgumentException($"{op}: kernel {kernelSize} is larger than the padded input {input.Shape}");
+            divisors[d] = new double[output[d]];
+            for (int o = 0; o < output[d]; o++)
             {
-                output[d] = PoolLength(spatial[d], kernel[d], stride[d], 1, padding[d], ceilMode);
-                if (output[d] <= 0) throw new ArgumentException($"{op}: kernel {kernelSize} is larger than the padded input {input.Shape}");
-                divisors[d] = new double[output[d]];
-                for (int o = 0; o < output[d]; o++)
-                {
-                    int start = o * stride[d] - padding[d];
-                    int end = Math.Min(start + kernel[d], spatial[d] + padding[d]);
-                    int withPad = end - start;
-                    int inside = Math.Min(end, spatial[d]) - Math.Max(start, 0);
-                    divisors[d][o] = countIncludePad ? withPad : inside;
-                }
+                int start = o * stride[d] - padding[d];
+                int end = Math.Min(start + kernel[d], spatial[d] + padding[d]);
+                int withPad = end - start;
+                int inside = Math.Min(end, spatial[d]) - Math.Max(start, 0);
+                divisors[d][o] = countIncludePad ? withPad : inside;
             }
-            var g = new ConvGeometry(spatial, kernel, stride, new int[rank].Select(_ => 1).ToArray(), padding, output);
-            int n = x.Size(0), c = x.Size(1);
-            // Window sums through unfold (zeros outside the input), then one divisor per output position.
-            var sums = UnfoldNd(x, g).Reshape(n, c, g.KernelSize, g.OutputSize).Sum(2);
-            var divisor = new double[g.OutputSize];
-            for (int i = 0; i < divisor.Length; i++)
+        }
+        var g = ConvGeometry.Of(spatial, kernel, stride, Filled(rank, 1), padding, output);
+        int n = x.Size(0), c = x.Size(1);
+        // Window sums through unfold (zeros outside the input), then one divisor per output position.
+        var sums = UnfoldNd(x, g).Reshape(n, c, g.KernelSize, g.OutputSize).Sum(2);
+        var divisor = new double[g.OutputSize];
+        for (int i = 0; i < divisor.Length; i++)
+        {
+            if (divisorOverride is { } fixedDivisor) { divisor[i] = fixedDivisor; continue; }
+            int rest = i;
+            double product = 1;
+            for (int d = rank - 1; d >= 0; d--)
             {
-                if (divisorOverride is { } fixedDivisor) { divisor[i] = fixedDivisor; continue; }
-                int rest = i;
-                double product = 1;
-                for (int d = rank - 1; d >= 0; d--)
-                {
-                    product *= divisors[d][rest % output[d]];
-                    rest /= output[d];
-                }
-                divisor[i] = product;
+                product *= divisors[d][rest % output[d]];
+                rest /= output[d];
             }
-            using var divisorTensor = Tensor.FromDoubles(divisor, [g.OutputSize], x.DType, x.Device);
-            var y = sums.Div(divisorTensor).Reshape([n, c, .. output]);
-            return unbatched ? y.Squeeze(0) : y;
-        });
+            divisor[i] = product;
+        }
+        using var divisorTensor = Tensor.FromDoubles(divisor, [g.OutputSize], x.DType, x.Device);
+        var y = sums.Div(divisorTensor).Reshape([n, c, .. output]);
+        return composite.Keep(unbatched ? y.Squeeze(0) : y);
     }
 
     /// <summary>Adaptive average pooling to a fixed output size (windows floor(i·S/O) .. ceil((i+1)·S/O)).</summary>
@@ -233,28 +229,26 @@ public static partial class Functional
 
     private static Tensor AdaptiveAvgPoolNd(Tensor input, Ints outputSizeArg, int rank, string op)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        Guard.Float(input, op);
+        if (input.Rank != rank + 2 && input.Rank != rank + 1)
+            throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2}, got {input.Shape}");
+        var outputSize = outputSizeArg.For(rank, op, "output size");
+        var y = input;
+        for (int d = 0; d < rank; d++)
         {
-            Guard.Float(input, op);
-            if (input.Rank != rank + 2 && input.Rank != rank + 1)
-                throw new ArgumentException($"{op}: expected input of rank {rank + 1} or {rank + 2}, got {input.Shape}");
-            var outputSize = outputSizeArg.For(rank, op, "output size");
-            var y = input;
-            for (int d = 0; d < rank; d++)
+            int dim = input.Rank - rank + d, size = input.Size(dim), outSize = outputSize[d];
+            if (outSize <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
+            var pool = new double[size * outSize]; // [size, outSize]: column o averages its window
+            for (int o = 0; o < outSize; o++)
             {
-                int dim = input.Rank - rank + d, size = input.Size(dim), outSize = outputSize[d];
-                if (outSize <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
-                var pool = new double[size * outSize]; // [size, outSize]: column o averages its window
-                for (int o = 0; o < outSize; o++)
-                {
-                    var (start, end) = AdaptiveWindow(o, size, outSize);
-                    for (int i = start; i < end; i++) pool[i * outSize + o] = 1.0 / (end - start);
-                }
-                using var matrix = Tensor.FromDoubles(pool, [size, outSize], input.DType, input.Device);
-                y = y.Transpose(dim, -1).Matmul(matrix).Transpose(dim, -1);
+                var (start, end) = AdaptiveWindow(o, size, outSize);
+                for (int i = start; i < end; i++) pool[i * outSize + o] = 1.0 / (end - start);
             }
-            return y;
-        });
+            using var matrix = Tensor.FromDoubles(pool, [size, outSize], input.DType, input.Device);
+            y = y.Transpose(dim, -1).Matmul(matrix).Transpose(dim, -1);
+        }
+        return composite.Keep(y);
     }
 
     private static (int Start, int End) AdaptiveWindow(int o, int size, int outSize) =>
@@ -266,41 +260,37 @@ public static partial class Functional
     /// <summary>Adaptive max pooling with the flat spatial indices of the maxima.</summary>
     public static (Tensor Values, Tensor Indices) AdaptiveMaxPool2dWithIndices(Tensor input, Ints outputSizeArg)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        const string op = "adaptive_max_pool2d";
+        Guard.Float(input, op);
+        bool unbatched = input.Rank == 3;
+        if (input.Rank != 4 && !unbatched) throw new ArgumentException($"{op}: expected input of rank 3 or 4, got {input.Shape}");
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        var outputSize = outputSizeArg.For(2, op, "output size");
+        var spatial = x.Shape.ToArray()[2..];
+        var starts = new int[2][];
+        var ends = new int[2][];
+        var kernel = new int[2];
+        for (int d = 0; d < 2; d++)
         {
-            const string op = "adaptive_max_pool2d";
-            Guard.Float(input, op);
-            bool unbatched = input.Rank == 3;
-            if (input.Rank != 4 && !unbatched) throw new ArgumentException($"{op}: expected input of rank 3 or 4, got {input.Shape}");
-            var x = unbatched ? input.Unsqueeze(0) : input;
-            var outputSize = outputSizeArg.For(2, op, "output size");
-            var spatial = x.Shape.ToArray()[2..];
-            var starts = new int[2][];
-            var ends = new int[2][];
-            var kernel = new int[2];
-            for (int d = 0; d < 2; d++)
+            if (outputSize[d] <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
+            starts[d] = new int[outputSize[d]];
+            ends[d] = new int[outputSize[d]];
+            for (int o = 0; o < outputSize[d]; o++)
             {
-                if (outputSize[d] <= 0) throw new ArgumentException($"{op}: output size must be positive, got {outputSizeArg}");
-                starts[d] = new int[outputSize[d]];
-                ends[d] = new int[outputSize[d]];
-                for (int o = 0; o < outputSize[d]; o++)
-                {
-                    (starts[d][o], ends[d][o]) = AdaptiveWindow(o, spatial[d], outputSize[d]);
-                    kernel[d] = Math.Max(kernel[d], ends[d][o] - starts[d][o]);
-                }
+                (starts[d][o], ends[d][o]) = AdaptiveWindow(o, spatial[d], outputSize[d]);
+                kernel[d] = Math.Max(kernel[d], ends[d][o] - starts[d][o]);
             }
-            return MaxOverWindows(x, unbatched, spatial, kernel, [1, 1], outputSize, starts, ends, "adaptive_max_pool");
-        });
+        }
+        return composite.Keep(MaxOverWindows(x, unbatched, spatial, kernel, [1, 1], outputSize, starts, ends, "adaptive_max_pool"));
     }
 
     /// <summary>Global average pooling: the mean over all spatial dims, keeping them as size 1 ([N, C, 1, 1] for 2-D).</summary>
     public static Tensor GlobalAvgPool(Tensor input)
     {
-        return Tensor.Composite(() =>
-        {
-            Guard.Float(input, "global_avg_pool");
-            if (input.Rank < 3) throw new ArgumentException($"global_avg_pool: expected [N, C, spatial…], got {input.Shape}");
-            return input.Mean(Enumerable.Range(2, input.Rank - 2).ToArray(), keepDim: true);
-        });
+        using var composite = Tensor.OpenComposite();
+        Guard.Float(input, "global_avg_pool");
+        if (input.Rank < 3) throw new ArgumentException($"global_avg_pool: expected [N, C, spatial…], got {input.Shape}");
+        return composite.Keep(input.Mean(Enumerable.Range(2, input.Rank - 2).ToArray(), keepDim: true));
     }
 }

@@ -29,6 +29,22 @@ public readonly struct Ints
         return (int[])_values.Clone();
     }
 
+    /// <summary>
+    /// <see cref="For"/> without a copy: the values for <paramref name="rank"/> dims as a shared array that callers only
+    /// read (a single value comes from a per-rank table for 0–15). Ops call this at every step.
+    /// </summary>
+    internal int[] Shared(int rank, string op, string what)
+    {
+        if (_values is null) throw new ArgumentException($"{op}: {what} is required");
+        if (_values.Length == 1 && _values[0] is >= 0 and < SharedMax && rank is >= 1 and <= 3)
+            return s_repeated[rank - 1][_values[0]];
+        if (_values.Length == rank) return _values; // cloned when this Ints was made, never written
+        return For(rank, op, what);
+    }
+
+    private const int SharedMax = 16;
+    private static readonly int[][][] s_repeated = [.. Enumerable.Range(1, 3).Select(rank => Enumerable.Range(0, SharedMax).Select(v => Enumerable.Repeat(v, rank).ToArray()).ToArray())];
+
     /// <inheritdoc/>
     public override string ToString() => _values is null ? "default" : _values.Length == 1 ? _values[0].ToString() : "(" + string.Join(", ", _values) + ")";
 }
@@ -69,7 +85,7 @@ public readonly struct Padding
     internal bool IsSame => _mode == "same";
 
     /// <summary>(before, after) per dim for the given kernel and dilation.</summary>
-    internal (int[] Before, int[] After) Resolve(int rank, int[] kernel, int[] dilation, string op)
+    internal (int[] Before, int[] After) Resolve(int rank, ReadOnlySpan<int> kernel, int[] dilation, string op)
     {
         var before = new int[rank];
         var after = new int[rank];
@@ -83,10 +99,10 @@ public readonly struct Padding
             }
             return (before, after);
         }
-        var amount = (_amount.IsDefault ? (Ints)0 : _amount).For(rank, op, "padding");
+        var amount = (_amount.IsDefault ? (Ints)0 : _amount).Shared(rank, op, "padding");
         foreach (int p in amount)
             if (p < 0) throw new ArgumentException($"{op}: padding must be non-negative, got {_amount}");
-        return (amount, (int[])amount.Clone());
+        return (amount, amount); // shared and read-only, as the geometry's arrays
     }
 
     /// <inheritdoc/>

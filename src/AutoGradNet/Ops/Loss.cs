@@ -28,43 +28,39 @@ public static class Loss
     /// <remarks>loss = (1 − ε)·(−log pₜ) + ε·mean_c(−log p_c), with log p = log_softmax over dim 1.</remarks>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        const string name = "cross_entropy";
+        if (labelSmoothing is < 0 or > 1) throw new ArgumentException($"{name}: label smoothing must be in [0, 1], got {labelSmoothing}");
+        CheckClassInputs(logits, target, name);
+        var logp = logits.LogSoftmax(1);
+        var nll = NllLoss(logp, target, Reduction.None);
+        if (labelSmoothing > 0)
         {
-            const string name = "cross_entropy";
-            if (labelSmoothing is < 0 or > 1) throw new ArgumentException($"{name}: label smoothing must be in [0, 1], got {labelSmoothing}");
-            CheckClassInputs(logits, target, name);
-            var logp = logits.LogSoftmax(1);
-            var nll = NllLoss(logp, target, Reduction.None);
-            if (labelSmoothing > 0)
-            {
-                var smooth = logp.Mean(1).Neg();
-                nll = nll.Mul(1 - labelSmoothing).Add(smooth.Mul(labelSmoothing));
-            }
-            return Reduce(nll, reduction);
-        });
+            var smooth = logp.Mean(1).Neg();
+            nll = nll.Mul(1 - labelSmoothing).Add(smooth.Mul(labelSmoothing));
+        }
+        return composite.Keep(Reduce(nll, reduction));
     }
 
     /// <summary>Negative log-likelihood: −input[n, target[n]] for log-probabilities [N, C] (or [N, C, d1, …]).</summary>
     public static Tensor NllLoss(Tensor logProbs, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        return Tensor.Composite(() =>
+        using var composite = Tensor.OpenComposite();
+        const string name = "nll_loss";
+        CheckClassInputs(logProbs, target, name);
+        int classes = logProbs.Size(1);
+        Tensor gathered;
+        try
         {
-            const string name = "nll_loss";
-            CheckClassInputs(logProbs, target, name);
-            int classes = logProbs.Size(1);
-            Tensor gathered;
-            try
-            {
-                // Gather checks every index on each backend (the GPU kernels report one back), so no separate pass
-                // over the targets is needed.
-                gathered = logProbs.Gather(1, target.Unsqueeze(1));
-            }
-            catch (IndexOutOfRangeException e)
-            {
-                throw new ArgumentException($"{name}: target holds class indices outside [0, {classes}) for input of shape {logProbs.Shape}", e);
-            }
-            return Reduce(gathered.Squeeze(1).Neg(), reduction);
-        });
+            // Gather checks every index on each backend (the GPU kernels report one back), so no separate pass
+            // over the targets is needed.
+            gathered = logProbs.Gather(1, target.Unsqueeze(1));
+        }
+        catch (IndexOutOfRangeException e)
+        {
+            throw new ArgumentException($"{name}: target holds class indices outside [0, {classes}) for input of shape {logProbs.Shape}", e);
+        }
+        return composite.Keep(Reduce(gathered.Squeeze(1).Neg(), reduction));
     }
 
     private static void CheckClassInputs(Tensor input, Tensor target, string name)
@@ -82,22 +78,18 @@ public static class Loss
     /// <summary>Mean squared error (input − target)².</summary>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        return Tensor.Composite(() =>
-        {
-            CheckSameShape(input, target, "mse_loss");
-            var d = input.Sub(target);
-            return Reduce(d.Mul(d), reduction);
-        });
+        using var composite = Tensor.OpenComposite();
+        CheckSameShape(input, target, "mse_loss");
+        var d = input.Sub(target);
+        return composite.Keep(Reduce(d.Mul(d), reduction));
     }
 
     /// <summary>Mean absolute error |input − target|.</summary>
     public static Tensor L1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        return Tensor.Composite(() =>
-        {
-            CheckSameShape(input, target, "l1_loss");
-            return Reduce(input.Sub(target).Abs(), reduction);
-        });
+        using var composite = Tensor.OpenComposite();
+        CheckSameShape(input, target, "l1_loss");
+        return composite.Keep(Reduce(input.Sub(target).Abs(), reduction));
     }
 
     /// <summary>
@@ -105,15 +97,13 @@ public static class Loss
     /// </summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, Tensor? posWeight = null)
     {
-        return Tensor.Composite(() =>
-        {
-            CheckSameShape(logits, target, "binary_cross_entropy_with_logits");
-            var softplusNeg = logits.Neg().LogOnePlusExp(); // log(1 + e^(−x)), with the right gradient at x = 0
-            Tensor loss = posWeight is null
-                ? logits.Mul(target.RSub(1.0)).Add(softplusNeg)
-                : logits.Mul(target.RSub(1.0)).Add(softplusNeg.Mul(posWeight.Sub(1.0).Mul(target).Add(1.0)));
-            return Reduce(loss, reduction);
-        });
+        using var composite = Tensor.OpenComposite();
+        CheckSameShape(logits, target, "binary_cross_entropy_with_logits");
+        var softplusNeg = logits.Neg().LogOnePlusExp(); // log(1 + e^(−x)), with the right gradient at x = 0
+        Tensor loss = posWeight is null
+            ? logits.Mul(target.RSub(1.0)).Add(softplusNeg)
+            : logits.Mul(target.RSub(1.0)).Add(softplusNeg.Mul(posWeight.Sub(1.0).Mul(target).Add(1.0)));
+        return composite.Keep(Reduce(loss, reduction));
     }
 
     private static void CheckSameShape(Tensor input, Tensor target, string name)

@@ -47,22 +47,18 @@ public sealed partial class Tensor
     /// <remarks>exact: 0.5·x·(1 + erf(x/√2)); tanh: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).</remarks>
     public Tensor Gelu(bool tanhApproximation = false)
     {
-        return Composite(() =>
-        {
-            if (!tanhApproximation) return Mul(Mul(1 / Math.Sqrt(2)).Erf().Add(1.0)).Mul(0.5);
-            var inner = Add(Pow(3.0).Mul(0.044715)).Mul(Math.Sqrt(2 / Math.PI));
-            return Mul(inner.Tanh().Add(1.0)).Mul(0.5);
-        });
+        using var composite = OpenComposite();
+        if (!tanhApproximation) return composite.Keep(Mul(Mul(1 / Math.Sqrt(2)).Erf().Add(1.0)).Mul(0.5));
+        var inner = Add(Pow(3.0).Mul(0.044715)).Mul(Math.Sqrt(2 / Math.PI));
+        return composite.Keep(Mul(inner.Tanh().Add(1.0)).Mul(0.5));
     }
 
     /// <summary>(1/β)·ln(1 + e^(βx)), and x itself where βx &gt; threshold (PyTorch's defaults β = 1, threshold = 20).</summary>
     public Tensor Softplus(double beta = 1.0, double threshold = 20.0)
     {
-        return Composite(() =>
-        {
-            var z = Mul(beta);
-            return Where(z.Gt(threshold), this, z.LogOnePlusExp().Div(beta));
-        });
+        using var composite = OpenComposite();
+        var z = Mul(beta);
+        return composite.Keep(Where(z.Gt(threshold), this, z.LogOnePlusExp().Div(beta)));
     }
 
     /// <summary>ln(1 + eˣ) without overflow, with the right gradient (σ(x)) everywhere, 0 included.</summary>
@@ -82,13 +78,11 @@ public sealed partial class Tensor
     /// <summary>Softmax over <paramref name="dim"/>: e^(x − max) / Σ e^(x − max).</summary>
     public Tensor Softmax(int dim)
     {
-        return Composite(() =>
-        {
-            Guard.Float(this, "softmax");
-            using var max = RowMaxForStability(dim);
-            var e = Sub(max).Exp();
-            return e.Div(e.Sum([dim], keepDim: true));
-        });
+        using var composite = OpenComposite();
+        Guard.Float(this, "softmax");
+        using var max = RowMaxForStability(dim);
+        var e = Sub(max).Exp();
+        return composite.Keep(e.Div(e.Sum([dim], keepDim: true)));
     }
 
     /// <summary>log softmax over <paramref name="dim"/>: x − logsumexp(x).</summary>

@@ -234,45 +234,43 @@ public sealed partial class Tensor
     /// </remarks>
     public Tensor Clamp(Tensor? min, Tensor? max)
     {
-        return Composite(() =>
+        using var composite = OpenComposite();
+        if (min is null && max is null) throw new ArgumentException("clamp: at least one of min and max must be given");
+        var y = min is null ? this : ZipKernel(this, min, new MaximumOperator(), "clamp");
+        if (max is not null)
         {
-            if (min is null && max is null) throw new ArgumentException("clamp: at least one of min and max must be given");
-            var y = min is null ? this : ZipKernel(this, min, new MaximumOperator(), "clamp");
-            if (max is not null)
+            var lowered = y;
+            y = ZipKernel(lowered, max, new MinimumOperator(), "clamp");
+            if (!ReferenceEquals(lowered, this)) lowered.Dispose();
+        }
+        var inputs = new List<Tensor> { this };
+        if (min is not null) inputs.Add(min);
+        if (max is not null) inputs.Add(max);
+        int[][] shapes = inputs.Select(t => t._shape).ToArray();
+        bool hasMin = min is not null, hasMax = max is not null;
+        return composite.Keep(Tape.Record(y, "ClampBackward", (g, s, need) =>
+        {
+            Tensor x = s[0];
+            Tensor? lo = hasMin ? s[1] : null, hi = hasMax ? s[^1] : null;
+            var zero = ZerosLike(g);
+            var grads = new Tensor?[s.Length];
+            if (need[0])
             {
-                var lowered = y;
-                y = ZipKernel(lowered, max, new MinimumOperator(), "clamp");
-                if (!ReferenceEquals(lowered, this)) lowered.Dispose();
+                Tensor inside = lo is null ? x.Le(hi!) : hi is null ? x.Ge(lo) : x.Ge(lo).LogicalAnd(x.Le(hi));
+                grads[0] = Where(inside, g, zero).SumTo(shapes[0]);
             }
-            var inputs = new List<Tensor> { this };
-            if (min is not null) inputs.Add(min);
-            if (max is not null) inputs.Add(max);
-            int[][] shapes = inputs.Select(t => t._shape).ToArray();
-            bool hasMin = min is not null, hasMax = max is not null;
-            return Tape.Record(y, "ClampBackward", (g, s, need) =>
+            if (lo is not null && need[1])
             {
-                Tensor x = s[0];
-                Tensor? lo = hasMin ? s[1] : null, hi = hasMax ? s[^1] : null;
-                var zero = ZerosLike(g);
-                var grads = new Tensor?[s.Length];
-                if (need[0])
-                {
-                    Tensor inside = lo is null ? x.Le(hi!) : hi is null ? x.Ge(lo) : x.Ge(lo).LogicalAnd(x.Le(hi));
-                    grads[0] = Where(inside, g, zero).SumTo(shapes[0]);
-                }
-                if (lo is not null && need[1])
-                {
-                    var below = hi is null ? x.Lt(lo) : x.Lt(lo).LogicalAnd(lo.Lt(hi));
-                    grads[1] = Where(below, g, zero).SumTo(shapes[1]);
-                }
-                if (hi is not null && need[s.Length - 1])
-                {
-                    var above = lo is null ? x.Gt(hi) : x.Gt(hi).LogicalOr(hi.Lt(lo));
-                    grads[^1] = Where(above, g, zero).SumTo(shapes[^1]);
-                }
-                return grads;
-            }, inputs.ToArray(), inputs.ToArray());
-        });
+                var below = hi is null ? x.Lt(lo) : x.Lt(lo).LogicalAnd(lo.Lt(hi));
+                grads[1] = Where(below, g, zero).SumTo(shapes[1]);
+            }
+            if (hi is not null && need[s.Length - 1])
+            {
+                var above = lo is null ? x.Gt(hi) : x.Gt(hi).LogicalOr(hi.Lt(lo));
+                grads[^1] = Where(above, g, zero).SumTo(shapes[^1]);
+            }
+            return grads;
+        }, inputs.ToArray(), inputs.ToArray()));
     }
 
     /// <summary>x².</summary>

@@ -51,29 +51,27 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Matmul(Tensor other)
     {
-        return Composite(() =>
+        using var composite = OpenComposite();
+        const string name = "matmul";
+        Guard.Compatible(this, other, name);
+        if (Rank == 0 || other.Rank == 0) throw new ArgumentException($"{name}: both operands need at least one dim, got {Shape} and {other.Shape}");
+        if (Rank == 1 && other.Rank == 1)
         {
-            const string name = "matmul";
-            Guard.Compatible(this, other, name);
-            if (Rank == 0 || other.Rank == 0) throw new ArgumentException($"{name}: both operands need at least one dim, got {Shape} and {other.Shape}");
-            if (Rank == 1 && other.Rank == 1)
-            {
-                if (_shape[0] != other._shape[0]) throw new ArgumentException($"{name}: dot product of shapes {Shape} and {other.Shape}");
-                return Reshape(1, 1, -1).Bmm(other.Reshape(1, -1, 1)).Reshape();
-            }
-            var a = Rank == 1 ? Unsqueeze(0) : this;
-            var b = other.Rank == 1 ? other.Unsqueeze(1) : other;
-            int m = a._shape[^2], k = a._shape[^1], k2 = b._shape[^2], n = b._shape[^1];
-            if (k != k2) throw new ArgumentException($"{name}: shapes {Shape} and {other.Shape} cannot be multiplied ({k} ≠ {k2})");
-            var batch = ShapeUtil.Broadcast(a._shape.AsSpan(0, a.Rank - 2), b._shape.AsSpan(0, b.Rank - 2), name);
-            int batchCount = ShapeUtil.Numel(batch);
-            var a3 = ToBatch(a, batch, batchCount, m, k);
-            var b3 = ToBatch(b, batch, batchCount, k, n);
-            var result = a3.Bmm(b3).Reshape([.. batch, m, n]);
-            if (Rank == 1) result = result.Squeeze(-2);
-            if (other.Rank == 1) result = result.Squeeze(-1);
-            return result;
-        });
+            if (_shape[0] != other._shape[0]) throw new ArgumentException($"{name}: dot product of shapes {Shape} and {other.Shape}");
+            return composite.Keep(Reshape(1, 1, -1).Bmm(other.Reshape(1, -1, 1)).Reshape());
+        }
+        var a = Rank == 1 ? Unsqueeze(0) : this;
+        var b = other.Rank == 1 ? other.Unsqueeze(1) : other;
+        int m = a._shape[^2], k = a._shape[^1], k2 = b._shape[^2], n = b._shape[^1];
+        if (k != k2) throw new ArgumentException($"{name}: shapes {Shape} and {other.Shape} cannot be multiplied ({k} ≠ {k2})");
+        var batch = ShapeUtil.Broadcast(a._shape.AsSpan(0, a.Rank - 2), b._shape.AsSpan(0, b.Rank - 2), name);
+        int batchCount = ShapeUtil.Numel(batch);
+        var a3 = ToBatch(a, batch, batchCount, m, k);
+        var b3 = ToBatch(b, batch, batchCount, k, n);
+        var result = a3.Bmm(b3).Reshape([.. batch, m, n]);
+        if (Rank == 1) result = result.Squeeze(-2);
+        if (other.Rank == 1) result = result.Squeeze(-1);
+        return composite.Keep(result);
     }
 
     /// <summary>
@@ -109,12 +107,10 @@ public sealed partial class Tensor
                 throw new ArgumentException($"{name}: bias {bias.Shape} must be [{weight._shape[0]}] for weight {weight.Shape}");
         }
         if (input.Rank == 2) return Addmm(input, weight, bias);
-        return Composite(() =>
-        {
-            var rows = input.Reshape(-1, input._shape[^1]);
-            int[] outShape = [.. input._shape.AsSpan(0, input.Rank - 1), weight._shape[0]];
-            return Addmm(rows, weight, bias).Reshape(outShape);
-        });
+        using var composite = OpenComposite();
+        var rows = input.Reshape(-1, input._shape[^1]);
+        int[] outShape = [.. input._shape.AsSpan(0, input.Rank - 1), weight._shape[0]];
+        return composite.Keep(Addmm(rows, weight, bias).Reshape(outShape));
     }
 
     /// <summary>y = x·Wᵀ + b for x [N, in], W [out, in], b [out] or none: one GEMM onto the broadcast bias.</summary>

@@ -176,13 +176,11 @@ public sealed partial class Tensor
     /// <summary>Mean over <paramref name="dims"/> (all when null).</summary>
     public Tensor Mean(int[]? dims, bool keepDim = false)
     {
-        return Composite(() =>
-        {
-            Guard.Float(this, "mean");
-            int count = 1;
-            foreach (int d in ReduceDims(dims, "mean")) count *= _shape[d];
-            return Sum(dims, keepDim).Div(count);
-        });
+        using var composite = OpenComposite();
+        Guard.Float(this, "mean");
+        int count = 1;
+        foreach (int d in ReduceDims(dims, "mean")) count *= _shape[d];
+        return composite.Keep(Sum(dims, keepDim).Div(count));
     }
 
     /// <summary>Mean over one dimension.</summary>
@@ -276,49 +274,43 @@ public sealed partial class Tensor
     /// <summary>Variance over <paramref name="dims"/> with Bessel's <paramref name="correction"/> (1 = unbiased, PyTorch's default).</summary>
     public Tensor Var(int[]? dims = null, int correction = 1, bool keepDim = false)
     {
-        return Composite(() =>
-        {
-            Guard.Float(this, "var");
-            int count = 1;
-            foreach (int d in ReduceDims(dims, "var")) count *= _shape[d];
-            var centered = Sub(Mean(dims, keepDim: true));
-            return centered.Mul(centered).Sum(dims, keepDim).Div(Math.Max(count - correction, 0));
-        });
+        using var composite = OpenComposite();
+        Guard.Float(this, "var");
+        int count = 1;
+        foreach (int d in ReduceDims(dims, "var")) count *= _shape[d];
+        var centered = Sub(Mean(dims, keepDim: true));
+        return composite.Keep(centered.Mul(centered).Sum(dims, keepDim).Div(Math.Max(count - correction, 0)));
     }
 
     /// <summary>Standard deviation: √<see cref="Var"/>. Where it is 0 the gradient is 0 (PyTorch's convention), not NaN.</summary>
     public Tensor Std(int[]? dims = null, int correction = 1, bool keepDim = false)
     {
-        return Composite(() =>
+        using var composite = OpenComposite();
+        var variance = Var(dims, correction, keepDim);
+        var y = MapKernel(variance, new SqrtOperator(), "std");
+        return composite.Keep(Tape.Record(y, "StdBackward", (g, s, _) =>
         {
-            var variance = Var(dims, correction, keepDim);
-            var y = MapKernel(variance, new SqrtOperator(), "std");
-            return Tape.Record(y, "StdBackward", (g, s, _) =>
-            {
-                // NOTE: √ has an infinite slope at 0; PyTorch's std_backward masks those entries to 0 (the subgradient of
-                // the kink std has where all values agree) instead of 0·∞ = NaN.
-                var std = s[0];
-                var zero = std.Eq(0.0);
-                var safe = Where(zero, OnesLike(std), std);
-                return [Where(zero, ZerosLike(g), g.Div(safe.Mul(2.0)))];
-            }, [variance], [y]);
-        });
+            // NOTE: √ has an infinite slope at 0; PyTorch's std_backward masks those entries to 0 (the subgradient of
+            // the kink std has where all values agree) instead of 0·∞ = NaN.
+            var std = s[0];
+            var zero = std.Eq(0.0);
+            var safe = Where(zero, OnesLike(std), std);
+            return [Where(zero, ZerosLike(g), g.Div(safe.Mul(2.0)))];
+        }, [variance], [y]));
     }
 
     /// <summary>log Σ eˣ over <paramref name="dims"/>, computed stably (shifted by the maximum).</summary>
     public Tensor LogSumExp(int[]? dims, bool keepDim = false)
     {
-        return Composite(() =>
-        {
-            Guard.Float(this, "logsumexp");
-            var reduced = ReduceDims(dims, "logsumexp");
-            using var shift = RowMaxForStability(reduced);
-            var result = Sub(shift).Exp().Sum(reduced, keepDim: true).Log().Add(shift);
-            if (keepDim) return result;
-            var outShape = new List<int>();
-            for (int d = 0; d < Rank; d++) if (Array.IndexOf(reduced, d) < 0) outShape.Add(_shape[d]);
-            return result.Reshape(outShape.ToArray());
-        });
+        using var composite = OpenComposite();
+        Guard.Float(this, "logsumexp");
+        var reduced = ReduceDims(dims, "logsumexp");
+        using var shift = RowMaxForStability(reduced);
+        var result = Sub(shift).Exp().Sum(reduced, keepDim: true).Log().Add(shift);
+        if (keepDim) return composite.Keep(result);
+        var outShape = new List<int>();
+        for (int d = 0; d < Rank; d++) if (Array.IndexOf(reduced, d) < 0) outShape.Add(_shape[d]);
+        return composite.Keep(result.Reshape(outShape.ToArray()));
     }
 
     /// <summary>

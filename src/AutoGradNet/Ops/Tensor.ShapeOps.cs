@@ -301,15 +301,13 @@ public sealed partial class Tensor
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dim removed.</summary>
     public Tensor Select(int dim, int index)
     {
-        return Composite(() =>
-        {
-            int d = ShapeUtil.NormalizeDim(dim, Rank, "select");
-            int size = _shape[d];
-            if (index < -size || index >= size)
-                throw new IndexOutOfRangeException($"select: index {index} is out of range for dimension {d} of size {size} (shape {Shape})");
-            if (index < 0) index += size;
-            return Narrow(d, index, 1).Squeeze(d);
-        });
+        using var composite = OpenComposite();
+        int d = ShapeUtil.NormalizeDim(dim, Rank, "select");
+        int size = _shape[d];
+        if (index < -size || index >= size)
+            throw new IndexOutOfRangeException($"select: index {index} is out of range for dimension {d} of size {size} (shape {Shape})");
+        if (index < 0) index += size;
+        return composite.Keep(Narrow(d, index, 1).Squeeze(d));
     }
 
     /// <summary>The sub-tensor at <paramref name="index"/> along the first dim (PyTorch's <c>x[i]</c>).</summary>
@@ -398,17 +396,15 @@ public sealed partial class Tensor
     /// <summary>Stacks same-shaped tensors along a new dim.</summary>
     public static Tensor Stack(IReadOnlyList<Tensor> tensors, int dim = 0)
     {
-        return Composite(() =>
-        {
-            if (tensors.Count == 0) throw new ArgumentException("stack: expected at least one tensor");
-            for (int i = 1; i < tensors.Count; i++)
-                if (!ShapeUtil.SequenceEqual(tensors[i]._shape, tensors[0]._shape))
-                    throw new ArgumentException($"stack: all tensors must have the same shape; tensor {i} has {tensors[i].Shape}, tensor 0 has {tensors[0].Shape}");
-            int d = ShapeUtil.NormalizeDim(dim, tensors[0].Rank + 1, "stack");
-            var parts = new Tensor[tensors.Count];
-            for (int i = 0; i < parts.Length; i++) parts[i] = tensors[i].Unsqueeze(d);
-            return Cat(parts, d);
-        });
+        using var composite = OpenComposite();
+        if (tensors.Count == 0) throw new ArgumentException("stack: expected at least one tensor");
+        for (int i = 1; i < tensors.Count; i++)
+            if (!ShapeUtil.SequenceEqual(tensors[i]._shape, tensors[0]._shape))
+                throw new ArgumentException($"stack: all tensors must have the same shape; tensor {i} has {tensors[i].Shape}, tensor 0 has {tensors[0].Shape}");
+        int d = ShapeUtil.NormalizeDim(dim, tensors[0].Rank + 1, "stack");
+        var parts = new Tensor[tensors.Count];
+        for (int i = 0; i < parts.Length; i++) parts[i] = tensors[i].Unsqueeze(d);
+        return composite.Keep(Cat(parts, d));
     }
 
     /// <summary>Splits into pieces of <paramref name="splitSize"/> along <paramref name="dim"/> (the last may be smaller); views.</summary>

@@ -95,7 +95,7 @@ public class CheckpointTests
             var n = stack.Pop();
             if (!seen.Add(n)) continue;
             names.Add(n.Name);
-            foreach (var next in n.Next) if (next is not null) stack.Push(next);
+            foreach (var edge in n.Edges) if (edge.Next is { } next) stack.Push(next);
         }
         return names;
     }

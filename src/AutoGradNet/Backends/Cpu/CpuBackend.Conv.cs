@@ -43,13 +43,13 @@ internal sealed partial class CpuBackend
     public bool TryConvolutionInput(Tensor gy, Tensor w, Tensor gx, ConvGeometry g, int groups)
     {
         if (!UnitStride(g) || gx.ShapeArray[1] / groups < MinImplicitChannels) return false;
-        var pad = new int[ConvGeometry.MaxSpatial];
+        Span<int> pad = stackalloc int[ConvGeometry.MaxSpatial];
         for (int i = 0; i < pad.Length; i++)
         {
             pad[i] = g.Dilation[i] * (g.Kernel[i] - 1) - g.PadBefore[i];
             if (pad[i] < 0) return false;
         }
-        var full = new ConvGeometry(g.Output, g.Kernel, [1, 1, 1], g.Dilation, pad, g.Input);
+        var full = ConvGeometry.Of(g.Output, g.Kernel, [1, 1, 1], g.Dilation, pad, g.Input);
         int cin = gx.ShapeArray[1], cout = gy.ShapeArray[1];
         if (gy.DType == DType.Float32 && gy.ShapeArray[0] > 0 && Winograd.Applies(full, groups, cout, cin))
         {
