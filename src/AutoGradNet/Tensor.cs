@@ -114,6 +114,16 @@ public sealed partial class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>
+    /// An alias of this disposed tensor's view, sharing its autograd identity, for a backward formula that saved it:
+    /// the node that saved it still holds a reference to the storage, so the elements are alive.
+    /// </summary>
+    internal Tensor AliasOfDisposed()
+    {
+        StorageRef.AddRef();
+        return new Tensor(StorageRef, _shape, _strides, Offset, register: false) { Meta = Meta, _metaBorrowed = Meta is not null };
+    }
+
     /// <summary>A new view of this tensor's storage (one more storage reference), registered in the current scope.</summary>
     internal Tensor View(int[] shape, int[] strides, int offset)
     {

@@ -259,6 +259,29 @@ public class AutogradTests
     }
 
     [Fact]
+    public void SavedTensorDisposedBeforeBackwardStillGivesTheGradient()
+    {
+        var x = Leaf(0.5, -1.0);
+        var y = x.Exp(); // ExpBackward saves y itself, not an alias of it
+        var s = (y * 3.0).Sum();
+        y.Dispose();
+        s.Backward();
+        Assert.Equal(3 * Math.Exp(0.5), x.Grad!.ToArray<double>()[0], 12);
+        Assert.Equal(3 * Math.Exp(-1.0), x.Grad!.ToArray<double>()[1], 12);
+    }
+
+    [Fact]
+    public void SavedTensorGivenNewDataBeforeBackwardThrows()
+    {
+        var w = Leaf(1, 2);
+        var y = (w * w).Sum(); // MulBackward saves w
+        w.ReplaceData(Tensor.From(new double[] { 5, 6 }));
+        var e = Assert.Throws<InvalidOperationException>(() => y.Backward());
+        Assert.Contains("MulBackward", e.Message);
+        Assert.Contains("new data", e.Message);
+    }
+
+    [Fact]
     public void InPlaceOnLeafRequiringGradThrowsOutsideNoGrad()
     {
         var w = Leaf(1, 2);

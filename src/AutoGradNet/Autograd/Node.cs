@@ -68,14 +68,21 @@ public abstract class Node
 }
 
 /// <summary>
-/// A node whose backward reads tensors saved in the forward pass: it keeps an alias of each (so disposing the forward
-/// tensor does not free them) and the storage version each had, to detect in-place writes before backward.
+/// A node whose backward reads tensors saved in the forward pass. It keeps each tensor itself plus a reference to its
+/// storage (so disposing the tensor does not free the elements) and the storage version it had, to detect in-place
+/// writes before backward. A saved tensor that was disposed by the time backward runs (a composite op frees its
+/// intermediates on return) is handed to the formula as a fresh alias of the same view; one that is still alive is
+/// handed over as is, so recording allocates no alias per saved tensor.
 /// </summary>
 internal abstract class SavedTensorsNode : Node
 {
     private Tensor[]? _saved;
-    private readonly int _version0, _version1; // the first two versions inline: most ops save one or two tensors
-    private readonly int[]? _moreVersions;
+    // Per saved tensor: the storage it viewed when saved (one reference held) and that storage's version. The first
+    // two inline: most ops save one or two tensors.
+    private readonly Storage? _storage0, _storage1;
+    private readonly int _version0, _version1;
+    private readonly (Storage Storage, int Version)[]? _more;
+    private ulong _aliased; // bit i: entry i of _saved was replaced by an alias made at backward (owned by this node)
     private readonly bool _hadSaved;
 
     private protected SavedTensorsNode(string name, Edge[] edges, ReadOnlySpan<Tensor> saved) : base(name, edges)
@@ -86,21 +93,24 @@ internal abstract class SavedTensorsNode : Node
             return;
         }
         _hadSaved = true;
-        _saved = new Tensor[saved.Length];
-        if (saved.Length > 2) _moreVersions = new int[saved.Length - 2];
+        _saved = saved.ToArray();
+        if (saved.Length > 2) _more = new (Storage, int)[saved.Length - 2];
         for (int i = 0; i < saved.Length; i++)
         {
-            _saved[i] = saved[i].Alias(shareAutograd: true);
-            int version = saved[i].StorageRef.Version;
-            if (i == 0) _version0 = version;
-            else if (i == 1) _version1 = version;
-            else _moreVersions![i - 2] = version;
+            var t = saved[i];
+            if (t.IsDisposed) t.ThrowIfDisposed($"{name}: save for backward");
+            var storage = t.StorageRef;
+            storage.AddRef();
+            if (i == 0) (_storage0, _version0) = (storage, storage.Version);
+            else if (i == 1) (_storage1, _version1) = (storage, storage.Version);
+            else _more![i - 2] = (storage, storage.Version);
         }
     }
 
-    private int SavedVersion(int i) => i == 0 ? _version0 : i == 1 ? _version1 : _moreVersions![i - 2];
+    private (Storage Storage, int Version) Slot(int i) => i == 0 ? (_storage0!, _version0) : i == 1 ? (_storage1!, _version1) : _more![i - 2];
 
-    /// <summary>The saved tensors, after checking that none was freed or written in place since the forward pass.</summary>
+    /// <summary>The saved tensors, after checking that none was freed, given other elements, or written in place since
+    /// the forward pass.</summary>
     private protected Tensor[] Saved()
     {
         var saved = _saved;
@@ -110,10 +120,21 @@ internal abstract class SavedTensorsNode : Node
                 "Pass retainGraph: true to the first Backward/Grad call if you need to backward twice.");
         for (int i = 0; i < saved.Length; i++)
         {
-            if (saved[i].StorageRef.Version != SavedVersion(i))
+            var (storage, version) = Slot(i);
+            var t = saved[i];
+            if (!ReferenceEquals(t.StorageRef, storage))
+                throw new InvalidOperationException(
+                    $"{Name}: saved tensor {i} of shape {ShapeUtil.Format(t.ShapeArray)} was given new data (its storage was replaced) after it was saved for backward.");
+            if (storage.Version != version)
                 throw new InvalidOperationException(
                     $"{Name}: one of the tensors needed for gradient computation has been modified by an in-place operation: " +
-                    $"saved tensor {i} of shape {ShapeUtil.Format(saved[i].ShapeArray)} was at version {SavedVersion(i)} when saved and is now at version {saved[i].StorageRef.Version}.");
+                    $"saved tensor {i} of shape {ShapeUtil.Format(t.ShapeArray)} was at version {version} when saved and is now at version {storage.Version}.");
+            if (t.IsDisposed)
+            {
+                if (i >= 64) throw new NotSupportedException($"{Name}: more than 64 saved tensors");
+                saved[i] = t.AliasOfDisposed();
+                _aliased |= 1UL << i;
+            }
         }
         return saved;
     }
@@ -123,7 +144,11 @@ internal abstract class SavedTensorsNode : Node
         var saved = _saved;
         if (saved is null || !_hadSaved) return;
         _saved = null;
-        foreach (var t in saved) t.Dispose();
+        for (int i = 0; i < saved.Length; i++)
+        {
+            if (i < 64 && (_aliased & (1UL << i)) != 0) saved[i].Dispose();
+            Slot(i).Storage.Release();
+        }
     }
 }
 
