@@ -23,9 +23,9 @@ public static partial class Functional
         // A bias is added into the fresh output (no second tensor, no broadcast-add node); its gradient is the output
         // gradient summed over the batch and every spatial position (need[2] is false when there is no bias).
         if (bias is not null) y.Device.Backend.Zip(y, bias.BroadcastAlongDim1(y.ShapeArray), y, new Kernels.AddOperator());
-        return Tape.Record(y, "ConvolutionBackward", (grad, s, need) =>
-            [need[0] ? ConvolutionInput(grad, s[1], g, groups, xShape) : null,
-             need[1] ? ConvolutionWeight(s[0], grad, g, groups, wShape) : null,
+        return Tape.Record(y, "ConvolutionBackward", (g, groups, xShape, wShape), static (grad, s, need, in st) =>
+            [need[0] ? ConvolutionInput(grad, s[1], st.g, st.groups, st.xShape) : null,
+             need[1] ? ConvolutionWeight(s[0], grad, st.g, st.groups, st.wShape) : null,
              need[2] ? grad.Sum(BiasGradientDims(grad.Rank)) : null], bias is null ? [x, w] : [x, w, bias], [x, w]);
     }
 

@@ -128,8 +128,10 @@ public static partial class Functional
         bool anyEmpty = false;
         for (int d = 0; d < rank; d++)
             for (int o = 0; o < starts[d].Length; o++) anyEmpty |= starts[d][o] >= ends[d][o];
-        Tape.Record(values, op == "adaptive_max_pool" ? "AdaptiveMaxPoolBackward" : "MaxPoolBackward", (grad, s, _) =>
+        Tape.Record(values, op == "adaptive_max_pool" ? "AdaptiveMaxPoolBackward" : "MaxPoolBackward", (anyEmpty, inShape, n, c, planeSize, outSize),
+            static (grad, s, _, in st) =>
         {
+            var (anyEmpty, inShape, n, c, planeSize, outSize) = st;
             if (!anyEmpty && !GradMode.IsEnabled) return [ScatterToArgMax(grad, s[0], inShape, n, c, planeSize, outSize)];
             var flatIndex = s[0].Reshape(n, c, outSize);
             if (!anyEmpty)
