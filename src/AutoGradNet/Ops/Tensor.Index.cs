@@ -62,7 +62,7 @@ public sealed partial class Tensor
         using (var denseIndex = index.Dense())
             Device.Backend.Gather(this, d, denseIndex, y);
         int[] inShape = _shape;
-        return Tape.Record(y, "GatherBackward", (g, s, _) => [Zeros(inShape, g.DType, g.Device).ScatterAdd(d, s[0], g)], [this], [index]);
+        return Tape.Record(y, "GatherBackward", (inShape, d), static (g, s, _, in st) => [Zeros(st.inShape, g.DType, g.Device).ScatterAdd(st.d, s[0], g)], [this], [index]);
     }
 
     /// <summary>A copy of this tensor with each element of <paramref name="source"/> added at the position <paramref name="index"/> names along <paramref name="dim"/>.</summary>

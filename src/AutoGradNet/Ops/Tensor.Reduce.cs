@@ -75,7 +75,7 @@ public sealed partial class Tensor
         var reduced = ReduceDims(dims, "sum");
         var y = TrySumTrailingFirst(reduced, keepDim, out var kept) ?? SumViaRows(reduced, keepDim, out kept);
         int[] inShape = _shape;
-        return Tape.Record(y, "SumBackward", (g, _, _) => [g.Reshape(kept).Expand(inShape)], [this]);
+        return Tape.Record(y, "SumBackward", (kept, inShape), static (g, _, _, in st) => [g.Reshape(st.kept).Expand(st.inShape)], [this]);
     }
 
     private Tensor SumViaRows(int[] reduced, bool keepDim, out int[] kept)

@@ -43,7 +43,7 @@ public sealed partial class Tensor
         }
         var y = View(target, strides, Offset);
         int[] inShape = _shape;
-        return Tape.Record(y, "ReshapeBackward", (g, _, _) => [g.Reshape(inShape)], [this]);
+        return Tape.Record(y, "ReshapeBackward", inShape, static (g, _, _, in shape) => [g.Reshape(shape)], [this]);
     }
 
     /// <summary>A view with a new shape; throws if the strides do not allow one (use <see cref="Reshape"/>, which copies then).</summary>
@@ -188,7 +188,7 @@ public sealed partial class Tensor
         if (ShapeUtil.SequenceEqual(target, _shape)) return Tape.Record(View(target, _strides, Offset), "ExpandBackward", (g, _, _) => [g], [this]);
         var y = View(target, strides, Offset);
         int[] inShape = _shape;
-        return Tape.Record(y, "ExpandBackward", (g, _, _) => [g.SumTo(inShape)], [this]);
+        return Tape.Record(y, "ExpandBackward", inShape, static (g, _, _, in shape) => [g.SumTo(shape)], [this]);
     }
 
     /// <summary>Expands to <paramref name="shape"/> under broadcasting rules.</summary>
