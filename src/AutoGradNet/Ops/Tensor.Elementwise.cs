@@ -54,7 +54,7 @@ public sealed partial class Tensor
     {
         var y = ZipKernel(this, other, new AddOperator(), "add");
         int[] sa = _shape, sb = other._shape;
-        return Tape.Record(y, "AddBackward", (g, _, need) => [need[0] ? g.SumTo(sa) : null, need[1] ? g.SumTo(sb) : null], [this, other]);
+        return Tape.Record(y, "AddBackward", (sa, sb), static (g, _, need, in st) => [need[0] ? g.SumTo(st.sa) : null, need[1] ? g.SumTo(st.sb) : null], [this, other]);
     }
 
     /// <summary>this + alpha·other (PyTorch's <c>add(other, alpha=...)</c>).</summary>
@@ -65,7 +65,7 @@ public sealed partial class Tensor
     {
         var y = ZipKernel(this, other, new SubOperator(), "sub");
         int[] sa = _shape, sb = other._shape;
-        return Tape.Record(y, "SubBackward", (g, _, need) => [need[0] ? g.SumTo(sa) : null, need[1] ? g.Neg().SumTo(sb) : null], [this, other]);
+        return Tape.Record(y, "SubBackward", (sa, sb), static (g, _, need, in st) => [need[0] ? g.SumTo(st.sa) : null, need[1] ? g.Neg().SumTo(st.sb) : null], [this, other]);
     }
 
     /// <summary>this · other elementwise, broadcasting.</summary>
@@ -73,8 +73,8 @@ public sealed partial class Tensor
     {
         var y = ZipKernel(this, other, new MulOperator(), "mul");
         int[] sa = _shape, sb = other._shape;
-        return Tape.Record(y, "MulBackward", (g, s, need) =>
-            [need[0] ? g.Mul(s[1]).SumTo(sa) : null, need[1] ? g.Mul(s[0]).SumTo(sb) : null], [this, other], [this, other]);
+        return Tape.Record(y, "MulBackward", (sa, sb), static (g, s, need, in st) =>
+            [need[0] ? g.Mul(s[1]).SumTo(st.sa) : null, need[1] ? g.Mul(s[0]).SumTo(st.sb) : null], [this, other], [this, other]);
     }
 
     /// <summary>this / other elementwise, broadcasting.</summary>
@@ -82,9 +82,9 @@ public sealed partial class Tensor
     {
         var y = ZipKernel(this, other, new DivOperator(), "div");
         int[] sa = _shape, sb = other._shape;
-        return Tape.Record(y, "DivBackward", (g, s, need) =>
-            [need[0] ? g.Div(s[1]).SumTo(sa) : null,
-             need[1] ? g.Neg().Mul(s[0]).Div(s[1].Mul(s[1])).SumTo(sb) : null], [this, other], [this, other]);
+        return Tape.Record(y, "DivBackward", (sa, sb), static (g, s, need, in st) =>
+            [need[0] ? g.Div(s[1]).SumTo(st.sa) : null,
+             need[1] ? g.Neg().Mul(s[0]).Div(s[1].Mul(s[1])).SumTo(st.sb) : null], [this, other], [this, other]);
     }
 
     /// <summary>this ^ exponent elementwise, broadcasting.</summary>
