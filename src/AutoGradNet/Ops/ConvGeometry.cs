@@ -87,7 +87,7 @@ internal sealed class ConvGeometry
     private static int[] Embed(ReadOnlySpan<int> values, int lead, int fill)
     {
         var result = new int[MaxSpatial];
-        for (int i = 0; i < MaxSpatial; i++) result[i] = i < lead ? fill : values[i - lead];
+        Put(result, 0, values, lead, fill);
         return result;
     }
 
