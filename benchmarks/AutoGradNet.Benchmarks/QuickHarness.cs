@@ -261,7 +261,10 @@ internal static class ConvParts
             string? only = Environment.GetEnvironmentVariable("ONLY");
             bool Timed(string kernel) => only is null || only == kernel;
             if (only is null) Time($"conv fwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); using var ng = GradMode.NoGrad(); F.Conv2d(xr, wr, null, stride, pad); });
-            if (only is null) Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, stride, pad).Sum().Backward(); });
+            // As ConvBenchmarks.ForwardBackward: a dense upstream gradient (a Sum's expanded one would be copied).
+            Tensor gradOut;
+            using (GradMode.NoGrad()) gradOut = Tensor.Randn(F.Conv2d(xr, wr, null, stride, pad).Shape.ToArray(), generator: g);
+            if (only is null) Time($"conv fwd+bwd {tag}", reps, () => { using var s = Tensor.NewDisposeScope(); xr.ZeroGrad(); wr.ZeroGrad(); F.Conv2d(xr, wr, null, stride, pad).Backward(gradOut); });
             if (stride != 1 || Environment.GetEnvironmentVariable("OPS_ONLY") != null) continue;
             var y4 = Tensor.Alloc([n, co, h, h], x.DType, x.Device);
             Console.WriteLine($"  ({flop / 1e6:F0} MFLOP per product)");

@@ -21,6 +21,12 @@ internal sealed partial class CpuBackend
 
     public bool TryConvolution(Tensor x, Tensor w, Tensor y, ConvGeometry g, int groups)
     {
+        if (x.DType == DType.Float32 && x.ShapeArray[0] > 0 && DirectConvolution.Applies(g, groups, y.ShapeArray[1]))
+        {
+            DirectConvolution.Run(Data<float>(x), x.Offset, Data<float>(w), w.Offset, Data<float>(y), y.Offset,
+                x.ShapeArray[0], x.ShapeArray[1], y.ShapeArray[1], g, flippedWeights: false);
+            return true;
+        }
         if (!WindowsCover(g) || y.ShapeArray[1] / groups < MinImplicitChannels) return false;
         if (x.DType == DType.Float32) ConvolutionT<float>(x, w, y, g, groups);
         else ConvolutionT<double>(x, w, y, g, groups);
@@ -42,7 +48,7 @@ internal sealed partial class CpuBackend
     /// </summary>
     public bool TryConvolutionInput(Tensor gy, Tensor w, Tensor gx, ConvGeometry g, int groups)
     {
-        if (!UnitStride(g) || gx.ShapeArray[1] / groups < MinImplicitChannels) return false;
+        if (!UnitStride(g)) return false;
         Span<int> pad = stackalloc int[ConvGeometry.MaxSpatial];
         for (int i = 0; i < pad.Length; i++)
         {
@@ -51,6 +57,13 @@ internal sealed partial class CpuBackend
         }
         var full = ConvGeometry.Of(g.Output, g.Kernel, [1, 1, 1], g.Dilation, pad, g.Input);
         int cin = gx.ShapeArray[1], cout = gy.ShapeArray[1];
+        if (gy.DType == DType.Float32 && gy.ShapeArray[0] > 0 && DirectConvolution.Applies(full, groups, cin))
+        {
+            DirectConvolution.Run(Data<float>(gy), gy.Offset, Data<float>(w), w.Offset, Data<float>(gx), gx.Offset,
+                gy.ShapeArray[0], cout, cin, full, flippedWeights: true);
+            return true;
+        }
+        if (cin / groups < MinImplicitChannels) return false;
         if (gy.DType == DType.Float32 && gy.ShapeArray[0] > 0 && Winograd.Applies(full, groups, cout, cin))
         {
             // Winograd reads the flipped, transposed weight straight from w while transforming it.

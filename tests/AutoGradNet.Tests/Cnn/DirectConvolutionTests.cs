@@ -1,0 +1,131 @@
+using AutoGradNet.Backends.Cpu;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using F = AutoGradNet.Functional;
+
+namespace AutoGradNet.Tests.Cnn;
+
+/// <summary>
+/// The CPU's direct float32 convolution for 1–7 output channels (stride 1): the forward of a layer with few filters
+/// and the input gradient of a layer with few input channels (an RGB stem), against the float64 path (im2col, which
+/// the float64 op-table rows check against the naive reference). Cases cover output widths that leave a partial
+/// vector or a partial 4-vector tile, 1–3 channels per register tile, several input-channel blocks, row bands
+/// (batch 1), dilation, "same" padding with an even kernel, and conv1d.
+/// </summary>
+public class DirectConvolutionTests
+{
+    private static Tensor Rand(int[] shape, ulong seed) => Tensor.Randn(shape, DType.Float64, new Generator(seed));
+
+    private static bool Supported => System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+
+    public static TheoryData<int[], int, int, int, int> Cases => new()
+    {
+        // input [N, Cin, H, W], Cout, kernel, padding, dilation
+        { [4, 3, 32, 32], 64, 3, 1, 1 },   // the RGB stem: its input gradient has 3 channels, 32 columns (one full tile)
+        { [2, 64, 9, 9], 3, 3, 1, 1 },     // forward with 3 filters: 9 columns (a vector and one lane)
+        { [1, 2, 11, 37], 16, 5, 2, 1 },   // batch 1 (row bands); 37 columns: a full tile and a 5-column tail
+        { [3, 70, 40, 41], 5, 3, 1, 1 },   // 5 filters (tiles of 3 and 2); 70 channels of 42×48 padded rows: 2 blocks
+        { [2, 7, 10, 12], 1, 1, 0, 1 },    // 1×1, one filter
+        { [2, 4, 13, 15], 7, 3, 2, 2 },    // dilation 2, 7 filters (3 + 3 + 1)
+        { [2, 5, 6, 6], 6, 3, 3, 1 },      // padding past the kernel's reach: output larger than the input
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ForwardAndGradientsMatchFloat64(int[] xs, int cout, int kernel, int pad, int dilation)
+    {
+        if (!Supported) return;
+        long before = DirectConvolution.Calls;
+        Check(xs, cout, [kernel, kernel], pad, dilation);
+        // Few filters run the forward here; few input channels the input gradient (unless the padding exceeds the
+        // kernel's reach, when the input gradient is not a padded convolution).
+        int expected = (cout <= DirectConvolution.MaxOutputChannels ? 1 : 0)
+            + (xs[1] <= DirectConvolution.MaxOutputChannels && pad <= dilation * (kernel - 1) ? 1 : 0);
+        Assert.True(DirectConvolution.Calls - before >= expected, $"direct convolution calls: {DirectConvolution.Calls - before}, expected {expected}");
+    }
+
+    [Fact]
+    public void SamePaddingWithAnEvenKernelMatchesFloat64()
+    {
+        if (!Supported) return;
+        var x = Rand([2, 3, 9, 10], 61);
+        var w = Rand([2, 3, 4, 2], 62) * 0.3;
+        var expected = F.Conv2d(x, w, null, 1, Padding.Same);
+        long before = DirectConvolution.Calls;
+        var actual = F.Conv2d(x.To(DType.Float32), w.To(DType.Float32), null, 1, Padding.Same);
+        Assert.True(DirectConvolution.Calls > before);
+        Assert.Equal(expected.Shape, actual.Shape);
+        CnnReference.AssertClose(expected.ToArray<double>(), actual.ToDoubleArray(), 2e-5, "same padding");
+    }
+
+    [Fact]
+    public void Conv1dMatchesFloat64()
+    {
+        if (!Supported) return;
+        var x = Rand([3, 5, 50], 71);
+        var w = Rand([2, 5, 7], 72) * 0.3;
+        var b = Rand([2], 73);
+        var expected = F.Conv1d(x, w, b, 1, 3, 2);
+        long before = DirectConvolution.Calls;
+        var actual = F.Conv1d(x.To(DType.Float32), w.To(DType.Float32), b.To(DType.Float32), 1, 3, 2);
+        Assert.True(DirectConvolution.Calls > before);
+        CnnReference.AssertClose(expected.ToArray<double>(), actual.ToDoubleArray(), 2e-5, "conv1d");
+    }
+
+    /// <summary>A generated case: batch 1–3, 1–9 channels either side (so both the forward and the input gradient
+    /// land here often), sides 1–40, kernels 1–5, padding up to the kernel's reach, dilation 1–2. Shrinks towards
+    /// batch 1, narrow sides, small kernels.</summary>
+    public sealed record Case(int Batch, int Cin, int Cout, int H, int W, int Kernel, int Pad, int Dilation)
+    {
+        public override string ToString() => $"x [{Batch}, {Cin}, {H}, {W}] → {Cout}, {Kernel}×{Kernel}, padding {Pad}, dilation {Dilation}";
+    }
+
+    private static readonly Arbitrary<Case> Generated = Arb.From(
+        from batch in Gen.Choose(1, 3)
+        from cin in Gen.Choose(1, 9)
+        from cout in Gen.Choose(1, 9)
+        from kernel in Gen.Choose(1, 5)
+        from dilation in Gen.Choose(1, 2)
+        from pad in Gen.Choose(0, dilation * (kernel - 1))
+        from h in Gen.Choose(1, 20)
+        from w in Gen.Choose(1, 40)
+        select new Case(batch, cin, cout, h, w, kernel, pad, dilation),
+        c => new[]
+        {
+            c with { Batch = 1 }, c with { H = Math.Max(1, c.H / 2) }, c with { W = Math.Max(1, c.W / 2) },
+            c with { Kernel = 1, Pad = 0 }, c with { Pad = 0 }, c with { Dilation = 1, Pad = Math.Min(c.Pad, c.Kernel - 1) },
+        }.Where(d => d != c && Valid(d)));
+
+    private static bool Valid(Case c) =>
+        c.H + 2 * c.Pad >= c.Dilation * (c.Kernel - 1) + 1 && c.W + 2 * c.Pad >= c.Dilation * (c.Kernel - 1) + 1;
+
+    [Property(MaxTest = 40)]
+    public Property GeneratedShapesMatchFloat64() =>
+        Prop.ForAll(Generated, c =>
+        {
+            if (!Supported || !Valid(c)) return;
+            Check([c.Batch, c.Cin, c.H, c.W], c.Cout, [c.Kernel, c.Kernel], c.Pad, c.Dilation);
+        });
+
+    private static void Check(int[] xs, int cout, int[] kernel, int pad, int dilation)
+    {
+        var x = Rand(xs, 41);
+        var w = Rand([cout, xs[1], kernel[0], kernel[1]], 42) * 0.3;
+        var y = F.Conv2d(x, w, null, 1, pad, dilation);
+        var gy = Rand(y.Shape.ToArray(), 43);
+        var x64 = x.Detach().RequiresGrad_();
+        var w64 = w.Detach().RequiresGrad_();
+        var g64 = Autograd.Grad([F.Conv2d(x64, w64, null, 1, pad, dilation)], [x64, w64], [gy]);
+
+        var x32 = x.To(DType.Float32).RequiresGrad_();
+        var w32 = w.To(DType.Float32).RequiresGrad_();
+        var y32 = F.Conv2d(x32, w32, null, 1, pad, dilation);
+        var g32 = Autograd.Grad([y32], [x32, w32], [gy.To(DType.Float32)]);
+
+        CnnReference.AssertClose(y.ToArray<double>(), y32.ToDoubleArray(), 2e-5, "forward");
+        CnnReference.AssertClose(g64[0]!.ToArray<double>(), g32[0]!.ToDoubleArray(), 2e-5, "input gradient");
+        double scale = Math.Max(1e-30, g64[1]!.Abs().Max().Item<double>());
+        CnnReference.AssertClose(g64[1]!.Div(scale).ToArray<double>(), g32[1]!.To(DType.Float64).Div(scale).ToArray<double>(), 1e-5, "weight gradient");
+    }
+}
