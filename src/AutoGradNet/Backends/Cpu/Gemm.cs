@@ -102,10 +102,18 @@ internal static unsafe class Gemm
         /// 1 broadcast register, fills the 16 registers of AVX2 without spilling. With zmm (32 registers) the tile has
         /// 8 rows: 16 accumulators, and channel counts of 64, 128, 256 and 512 leave no ragged row panel (measured on
         /// the 2-core Zen 5 box: 2–4 % on the 128-channel 3×3 products, within noise elsewhere).</summary>
-        private static int MR => Wide ? 8 : 6;
+        private static int MR
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Wide ? 8 : 6;
+        }
 
         /// <summary>Elements per ymm register: 8 floats or 4 doubles. The packing routines work in pieces of W.</summary>
-        private static int W => Vector256<T>.Count;
+        private static int W
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector256<T>.Count;
+        }
 
         /// <summary>
         /// Whether the micro-kernel uses zmm registers (AVX-512): Zen 5 runs two 512-bit FMAs per cycle, so a 6×2-zmm
@@ -113,13 +121,25 @@ internal static unsafe class Gemm
         /// 105 GFLOP/s per core with the panels in L1); on Zen 4, which splits zmm operations in two, it issues half
         /// the instructions for the same FLOPs. A JIT-time constant.
         /// </summary>
-        private static bool Wide => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+        private static bool Wide
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+        }
 
         /// <summary>Elements per micro-kernel vector: a zmm (16 floats, 8 doubles) or a ymm (8, 4) register.</summary>
-        private static int KW => Wide ? Vector512<T>.Count : Vector256<T>.Count;
+        private static int KW
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Wide ? Vector512<T>.Count : Vector256<T>.Count;
+        }
 
         /// <summary>Micro-tile columns (two micro-kernel vectors): 32 or 16 floats, 16 or 8 doubles.</summary>
-        private static int NR => 2 * KW;
+        private static int NR
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => 2 * KW;
+        }
 
         public static bool WideTile => Wide;
 
