@@ -39,3 +39,18 @@ public interface ICompareOperator
     /// <summary>The comparison of one pair of elements.</summary>
     bool Invoke<T>(T a, T b) where T : unmanaged, INumber<T>;
 }
+
+/// <summary>A unary operator with a vector form for the CPU's span loop (<see cref="Loops.MapVectors"/>): the same
+/// operations as the scalar form, in the same order, so both round alike.</summary>
+public interface IVectorUnaryOperator : IUnaryOperator
+{
+    /// <summary>The op on a vector of elements.</summary>
+    Vector<T> Invoke<T>(Vector<T> x) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>A binary operator with a vector form (<see cref="Loops.ZipVectors"/>); see <see cref="IVectorUnaryOperator"/>.</summary>
+public interface IVectorBinaryOperator : IBinaryOperator
+{
+    /// <summary>The op on vectors of elements.</summary>
+    Vector<T> Invoke<T>(Vector<T> a, Vector<T> b) where T : unmanaged, IFloatingPointIeee754<T>;
+}
