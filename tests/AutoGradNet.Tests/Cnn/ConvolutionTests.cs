@@ -51,6 +51,48 @@ public class ConvolutionTests
         CnnReference.AssertClose(expected, y32.ToDoubleArray(), 1e-4, "conv2d float32");
     }
 
+    /// <summary>
+    /// Unit-stride products with few output channels, a deep K and output rows that are not whole vectors run over
+    /// rows widened to whole vectors (the extra columns dropped): LeNet's second layer's input gradient (20 channels
+    /// out of 50 × 5×5, rows of 14) and a forward with rows of 15. Both checked against loops written from the
+    /// formula, in float64 and float32: the forward, and the input gradient as the adjoint Σ w·gy.
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 2, 20, 14, 14 }, new[] { 50, 20, 5, 5 }, 2)]
+    [InlineData(new[] { 2, 32, 14, 15 }, new[] { 12, 32, 3, 3 }, 1)]
+    [InlineData(new[] { 1, 32, 9, 22 }, new[] { 16, 32, 3, 3 }, 1)]
+    public void WholeVectorRowProductsMatchTheLoops(int[] xs, int[] ws, int pad)
+    {
+        var x = Rand(xs, 11);
+        var w = Rand(ws, 12) * 0.2;
+        int oh = xs[2] + 2 * pad - ws[2] + 1, ow = xs[3] + 2 * pad - ws[3] + 1;
+        var gy = Rand([xs[0], ws[0], oh, ow], 13);
+        double[] xv = x.ToArray<double>(), wv = w.ToArray<double>(), gyv = gy.ToArray<double>();
+        var expectedY = CnnReference.Conv2d(xv, xs, wv, ws, null, [1, 1], [pad, pad], [1, 1], 1, [oh, ow]);
+        var expectedGx = new double[xv.Length];
+        for (int n = 0; n < xs[0]; n++)
+            for (int o = 0; o < ws[0]; o++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                        for (int c = 0; c < xs[1]; c++)
+                            for (int a = 0; a < ws[2]; a++)
+                                for (int b = 0; b < ws[3]; b++)
+                                {
+                                    int iy = i - pad + a, ix = j - pad + b;
+                                    if (iy < 0 || iy >= xs[2] || ix < 0 || ix >= xs[3]) continue;
+                                    expectedGx[((n * xs[1] + c) * xs[2] + iy) * xs[3] + ix] +=
+                                        wv[((o * xs[1] + c) * ws[2] + a) * ws[3] + b] * gyv[((n * ws[0] + o) * oh + i) * ow + j];
+                                }
+        foreach (var (dtype, tol) in new[] { (DType.Float64, 1e-11), (DType.Float32, 1e-4) })
+        {
+            var xd = x.To(dtype).RequiresGrad_();
+            var y = F.Conv2d(xd, w.To(dtype), null, 1, pad);
+            var gx = Autograd.Grad([y], [xd], [gy.To(dtype)])[0]!;
+            CnnReference.AssertClose(expectedY, y.ToDoubleArray(), tol, $"forward {dtype}");
+            CnnReference.AssertClose(expectedGx, gx.ToDoubleArray(), tol, $"input gradient {dtype}");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Conv2dCases))]
     public void Conv2dGradCheckAndGradGradCheck(int[] xs, int[] ws, int[] stride, int[] padding, int[] dilation, int groups, bool withBias)
