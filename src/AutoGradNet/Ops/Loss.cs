@@ -32,6 +32,7 @@ public static class Loss
         const string name = "cross_entropy";
         if (labelSmoothing is < 0 or > 1) throw new ArgumentException($"{name}: label smoothing must be in [0, 1], got {labelSmoothing}");
         CheckClassInputs(logits, target, name);
+        if (labelSmoothing == 0 && logits.Rank == 2) return composite.Keep(CrossEntropyNode(logits, target, reduction));
         var logp = logits.LogSoftmax(1);
         var nll = NllLoss(logp, target, Reduction.None);
         if (labelSmoothing > 0)
@@ -40,6 +41,38 @@ public static class Loss
             nll = nll.Mul(1 - labelSmoothing).Add(smooth.Mul(labelSmoothing));
         }
         return composite.Keep(Reduce(nll, reduction));
+    }
+
+    /// <summary>
+    /// Cross-entropy of logits [N, C] without label smoothing as one recorded op (a classifier's loss every step):
+    /// the forward runs log_softmax, gather and the reduction unrecorded, and the backward is the closed form
+    /// ∂loss/∂logits[n, c] = wₙ·(softmax[n, c] − [c = tₙ]) with wₙ = g (sum), g/N (mean) or g[n] (none), instead of the
+    /// backward passes of five recorded ops. softmax comes from the saved log-probabilities, or, when the backward
+    /// itself is recorded (double backward), from the saved logits through recorded ops.
+    /// </summary>
+    private static Tensor CrossEntropyNode(Tensor logits, Tensor target, Reduction reduction)
+    {
+        Tensor logp, loss;
+        using (GradMode.NoGrad())
+        {
+            logp = logits.LogSoftmax(1);
+            loss = NllLoss(logp, target, reduction);
+        }
+        return Tape.Record(loss, "CrossEntropyBackward", (target, reduction), static (g, s, _, in st) =>
+        {
+            var (target, reduction) = st;
+            Tensor logits = s[0], logp = s[1];
+            var probabilities = GradMode.IsEnabled ? logits.Softmax(1) : logp.Exp();
+            var minusOne = Tensor.Full([target.Size(0), 1], -1.0, logits.DType, logits.Device);
+            var delta = probabilities.ScatterAdd(1, target.Unsqueeze(1), minusOne);
+            var weight = reduction switch
+            {
+                Reduction.None => g.Unsqueeze(1),
+                Reduction.Sum => g,
+                _ => g.Div(Math.Max(1, target.Size(0))),
+            };
+            return [delta.Mul(weight)];
+        }, [logits], [logits, logp]);
     }
 
     /// <summary>Negative log-likelihood: −input[n, target[n]] for log-probabilities [N, C] (or [N, C, d1, …]).</summary>
