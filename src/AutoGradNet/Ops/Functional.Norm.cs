@@ -125,8 +125,9 @@ public static partial class Functional
         int weightAt = weight is null ? -1 : 1, biasAt = bias is null ? -1 : weight is null ? 1 : 2;
         int inputCount = inputs.Length;
         Tensor[] saved = weight is null ? [x, mean, invStd] : [x, mean, invStd, weight];
-        y = Tape.Record(y, "NativeBatchNormBackward", (g, s, need) =>
+        y = Tape.Record(y, "NativeBatchNormBackward", (inputCount, weightAt, biasAt, dims, shape, count, eps), static (g, s, need, in st) =>
         {
+            var (inputCount, weightAt, biasAt, dims, shape, count, eps) = st;
             var result = new Tensor?[inputCount];
             bool needX = need[0], needW = weightAt >= 0 && need[weightAt], needB = biasAt >= 0 && need[biasAt];
             if (!GradMode.IsEnabled && BatchNormBackwardKernel(g, s, shape, needX, needW, needB, out var gx, out var gw, out var gb))

@@ -101,7 +101,7 @@ public sealed partial class Tensor
         using (GradMode.NoGrad())
         using (var logSumExp = LogSumExp(reduced, keepDim: true))
             y = Sub(logSumExp);
-        return Tape.Record(y, "LogSoftmaxBackward", (g, s, _) => [g.Sub(s[0].Exp().Mul(g.Sum(reduced, keepDim: true)))], [this], [y]);
+        return Tape.Record(y, "LogSoftmaxBackward", reduced, static (g, s, _, in dims) => [g.Sub(s[0].Exp().Mul(g.Sum(dims, keepDim: true)))], [this], [y]);
     }
 
     /// <summary>The detached maximum over dims with −∞ rows replaced by 0, the usual shift for exp-sums.</summary>
