@@ -140,11 +140,6 @@ internal sealed partial class CpuBackend
         /// <see cref="VirtualRowWidth"/>); 0 when its columns are the output positions themselves.</summary>
         public readonly int RowWidth;
 
-        /// <summary>The product's columns per sample: <see cref="L"/>, or output rows × <see cref="RowWidth"/>.</summary>
-        public int Columns => RowWidth == 0 ? L : _outputRows * RowWidth;
-
-        private readonly int _outputRows;
-
         public ImplicitOperand(Tensor x, int cout, ConvGeometry g, int groups, bool wholeVectorRows = false)
         {
             N = x.ShapeArray[0];
@@ -161,7 +156,6 @@ internal sealed partial class CpuBackend
             else if (wholeVectorRows && _padded is not null && VirtualRowWidth(g, cout / groups, Ckg) is > 0 and int width)
             {
                 RowWidth = width;
-                _outputRows = g.Output[1];
                 Cols = CachedRowColumns(g.Output[1], width, Padded(g, 2));
             }
         }
@@ -202,7 +196,7 @@ internal sealed partial class CpuBackend
         if (b.RowWidth > 0)
         {
             // The product's columns cover whole-vector output rows; the columns past each row's end are dropped.
-            int cols = b.Columns;
+            int rows = g.Output[1], cols = rows * b.RowWidth;
             using var wide = Tensor.Alloc([b.N, b.Cout, cols], y.DType, y.Device);
             T[] wides = Data<T>(wide);
             for (int grp = 0; grp < groups; grp++)
@@ -210,7 +204,7 @@ internal sealed partial class CpuBackend
                     ws, w.Offset + (long)grp * b.CoutG * b.Ckg, b.Ckg, 0,
                     b.Data, b.GroupOffset(grp), 0, b.SampleStride,
                     wides, wide.Offset + (long)grp * b.CoutG * cols, cols, (long)b.Cout * cols, false, b.Rows, b.Cols);
-            DropRowEnds(wides, wide.Offset, ys, y.Offset, b.N * b.Cout * (cols / b.RowWidth), b.RowWidth, g.Output[2]);
+            DropRowEnds(wides, wide.Offset, ys, y.Offset, b.N * b.Cout * rows, b.RowWidth, g.Output[2]);
             return;
         }
         for (int grp = 0; grp < groups; grp++)

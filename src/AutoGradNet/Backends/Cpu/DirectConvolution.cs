@@ -200,19 +200,6 @@ internal static unsafe class DirectConvolution
         return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
     }
 
-    private interface ICount
-    {
-        static abstract int Count { get; }
-    }
-
-    private readonly struct One : ICount { public static int Count => 1; }
-
-    private readonly struct Two : ICount { public static int Count => 2; }
-
-    private readonly struct Three : ICount { public static int Count => 3; }
-
-    private readonly struct Four : ICount { public static int Count => 4; }
-
     /// <summary>One register tile: R ≤ 3 output channels × V ≤ 4 vectors of output columns of one output row.</summary>
     private readonly struct Tile(float* input, int plane, float* weights, int channels, int taps, int* tapOffsets,
         float* output, long outputPlane, int columns, bool accumulate)

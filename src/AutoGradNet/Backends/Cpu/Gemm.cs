@@ -1132,23 +1132,6 @@ internal static unsafe class Gemm
             public void Next() => _cols++;
         }
 
-        /// <summary>A kernel's row count (of the A micro-panel) or vector count (of the B micro-panel), as a
-        /// JIT-time constant: each instantiation compiles only its own FMAs.</summary>
-        private interface ICount
-        {
-            static abstract int Count { get; }
-        }
-
-        private readonly struct One : ICount { public static int Count => 1; }
-
-        private readonly struct Two : ICount { public static int Count => 2; }
-
-        private readonly struct Four : ICount { public static int Count => 4; }
-
-        private readonly struct Six : ICount { public static int Count => 6; }
-
-        private readonly struct Eight : ICount { public static int Count => 8; }
-
         /// <summary>The micro-kernel's vector operations on TV (Vector256 or Vector512 of T), as static members of a
         /// struct type parameter: the kernel is written once and compiled for each register width.</summary>
         private interface IVector<TV> where TV : struct
