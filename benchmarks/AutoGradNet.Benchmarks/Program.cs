@@ -15,6 +15,7 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "--quick") { QuickHarness.Run(args); return; }
         if (args.Length > 0 && args[0] == "--convparts") { ConvParts.Run(int.Parse(args[1])); return; }
+        if (args.Length > 0 && args[0] == "--peak") { FmaPeak.Run(args.Length > 1 ? int.Parse(args[1]) : 3); return; }
         if (args.Length > 0 && args[0] == "--gemm") { ConvParts.Gemm(int.Parse(args[1])); return; }
         // Median and minimum next to the mean: on this shared machine the median is the number to compare.
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args,
