@@ -175,6 +175,9 @@ public static class QuickHarness
             times[i] = sw.Elapsed.TotalMilliseconds;
             bytes += GC.GetAllocatedBytesForCurrentThread() - b0;
         }
+        // TRACE=1 prints every repetition's time in order (phases of the host show up as runs of slow steps).
+        if (Environment.GetEnvironmentVariable("TRACE") == "1")
+            Console.WriteLine(string.Join(" ", times.Select(t => t.ToString("F1"))));
         Array.Sort(times);
         double allThreads = (GC.GetTotalAllocatedBytes() - total0) / (double)reps / 1024;
         Console.WriteLine($"{name,-36} median {times[reps / 2],9:F3} ms  min {times[0],9:F3} ms  alloc {bytes / reps / 1024.0,9:F1} KB" +

@@ -11,7 +11,9 @@ namespace AutoGradNet.Tests.Cnn;
 /// and the input gradient of a layer with few input channels (an RGB stem), against the float64 path (im2col, which
 /// the float64 op-table rows check against the naive reference). Cases cover output widths that leave a partial
 /// vector or a partial 4-vector tile, 1–3 channels per register tile, several input-channel blocks, row bands
-/// (batch 1), dilation, "same" padding with an even kernel, and conv1d.
+/// (batch 1), dilation, "same" padding with an even kernel, and conv1d. Narrow rows (9, 12, 15 columns) make tiles
+/// that span two to four output rows. On an AVX-512 machine these run the zmm tiles; build/test.sh runs them again with
+/// DOTNET_EnableAVX512=0 for the ymm tiles.
 /// </summary>
 public class DirectConvolutionTests
 {

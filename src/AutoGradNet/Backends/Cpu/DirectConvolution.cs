@@ -11,9 +11,11 @@ namespace AutoGradNet.Backends.Cpu;
 /// <para>
 /// A GEMM has nothing to block with so few output channels: as the GEMM's rows they fill part of one micro-tile, and
 /// as its columns a fraction of one vector, so such layers went through im2col, writing and re-reading a column
-/// matrix K times the size of the output. Here one register tile holds up to 3 output channels × 32 consecutive output
-/// columns (12 ymm accumulators); each step over (input channel, tap) loads 4 input vectors and broadcasts 3 weights
-/// for 12 FMAs, so the loop runs at the FMA units' rate. It serves the input gradient of a layer with few input
+/// matrix K times the size of the output. Here one register tile holds up to 3 output channels × 4 vectors of output
+/// columns (12 accumulators: ymm with AVX2, zmm with AVX-512); each step over (input channel, tap) loads 4 input
+/// vectors and broadcasts 3 weights for 12 FMAs, so the loop runs at the FMA units' rate. A tile's 4 vectors are the
+/// next 4 of the band's output rows read vector by vector, so rows narrower than 4 vectors (32 columns in zmm) still
+/// fill the tile, from two or more rows. It serves the input gradient of a layer with few input
 /// channels (an RGB stem: 3 channels from 64) and forward layers with few filters.
 /// </para>
 /// <para>
@@ -34,7 +36,25 @@ internal static unsafe class DirectConvolution
     /// <summary>Vectors of output columns per register tile.</summary>
     private const int TileVectors = 4;
 
+    /// <summary>Whether the tiles use zmm registers (a JIT-time constant).</summary>
+    private static bool Wide
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    }
+
+    /// <summary>Floats per tile vector: 16 with zmm, 8 with ymm.</summary>
+    private static int VW
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Wide ? 16 : 8;
+    }
+
+    /// <summary>Floats per ymm vector, the unit of the padding copy.</summary>
     private const int W = 8;
+
+    /// <summary>Floats of slack after the scratch's last row: the padding copy's and the last tile's overreach.</summary>
+    private const int Slack = 32;
 
     /// <summary>Floats of padded input one unit keeps per channel block (192 KiB: with the weights and the output
     /// rows it stays in a 512 KiB L2).</summary>
@@ -98,8 +118,9 @@ internal static unsafe class DirectConvolution
     /// <summary>The padded input rows a band of <paramref name="outputRows"/> output rows reads.</summary>
     private static int Rows(ConvGeometry g, int outputRows) => outputRows + g.Dilation[1] * (g.Kernel[1] - 1);
 
-    /// <summary>The scratch's row length: the output's width rounded up to whole vectors, plus the kernel's reach.</summary>
-    private static int PaddedWidth(ConvGeometry g) => (g.Output[2] + W - 1) / W * W + g.Dilation[2] * (g.Kernel[2] - 1);
+    /// <summary>The scratch's row length: the output's width rounded up to whole tile vectors, plus the kernel's
+    /// reach.</summary>
+    private static int PaddedWidth(ConvGeometry g) => (g.Output[2] + VW - 1) / VW * VW + g.Dilation[2] * (g.Kernel[2] - 1);
 
     /// <summary>
     /// packed[co0·cin·taps + (ci·taps + t)·r + j] = weight (co0 + j, ci, t) for the tile of r ≤ 3 channels starting at
@@ -129,9 +150,13 @@ internal static unsafe class DirectConvolution
         int kh = g.Kernel[1], kw = g.Kernel[2], taps = kh * kw, dy = g.Dilation[1], dx = g.Dilation[2];
         int wo = g.Output[2], wp = PaddedWidth(g), rows = Rows(g, oy1 - oy0), plane = rows * wp;
         int block = Math.Max(1, Math.Min(cin, ScratchFloats / plane));
-        float* scratch = Scratch(block * plane + 2 * W);
+        float* scratch = Scratch(block * plane + Slack);
         int* tapOffsets = stackalloc int[taps];
         for (int t = 0; t < taps; t++) tapOffsets[t] = t / kw * dy * wp + t % kw * dx;
+        // The band's output read vector by vector, row after row: vector q is column vector q % perRow of row q / perRow.
+        int perRow = (wo + VW - 1) / VW, vectors = (oy1 - oy0) * perRow;
+        var at = stackalloc Tile.Vector[TileVectors];
+        float* lanes = stackalloc float[16];
         for (int ci0 = 0; ci0 < cin; ci0 += block)
         {
             int cb = Math.Min(block, cin - ci0);
@@ -142,30 +167,19 @@ internal static unsafe class DirectConvolution
             {
                 int r = Math.Min(TileChannels, cout - co0);
                 float* w = packed + (long)co0 * cin * taps + (long)ci0 * taps * r;
-                float* yBlock = y + (long)co0 * g.OutputSize;
-                for (int oy = oy0; oy < oy1; oy++)
-                    for (int x0 = 0; x0 < wo; x0 += TileVectors * W)
+                float* yBlock = y + (long)co0 * g.OutputSize + (long)oy0 * wo;
+                for (int q0 = 0; q0 < vectors; q0 += TileVectors)
+                {
+                    int v = Math.Min(TileVectors, vectors - q0);
+                    for (int j = 0; j < v; j++)
                     {
-                        int cols = Math.Min(TileVectors * W, wo - x0);
-                        var tile = new Tile(scratch + (oy - oy0) * wp + x0, plane, w, cb, taps, tapOffsets,
-                            yBlock + (long)oy * wo + x0, g.OutputSize, cols, accumulate);
-                        int vectors = (cols + W - 1) / W;
-                        switch (r * 4 + vectors)
-                        {
-                            case 4 + 1: tile.Run<One, One>(); break;
-                            case 4 + 2: tile.Run<One, Two>(); break;
-                            case 4 + 3: tile.Run<One, Three>(); break;
-                            case 4 + 4: tile.Run<One, Four>(); break;
-                            case 8 + 1: tile.Run<Two, One>(); break;
-                            case 8 + 2: tile.Run<Two, Two>(); break;
-                            case 8 + 3: tile.Run<Two, Three>(); break;
-                            case 8 + 4: tile.Run<Two, Four>(); break;
-                            case 12 + 1: tile.Run<Three, One>(); break;
-                            case 12 + 2: tile.Run<Three, Two>(); break;
-                            case 12 + 3: tile.Run<Three, Three>(); break;
-                            default: tile.Run<Three, Four>(); break;
-                        }
+                        int row = (q0 + j) / perRow, x0 = (q0 + j) % perRow * VW;
+                        at[j] = new(row * wp + x0, row * wo + x0, Math.Min(VW, wo - x0));
                     }
+                    var tile = new Tile(scratch, plane, w, cb, taps, tapOffsets, yBlock, g.OutputSize, at, lanes, accumulate);
+                    if (Wide) tile.Run<Vector512<float>, V512<float>>(r, v);
+                    else tile.Run<Vector256<float>, V256<float>>(r, v);
+                }
             }
         }
     }
@@ -196,19 +210,46 @@ internal static unsafe class DirectConvolution
     {
         float[]? buffer = t_scratch;
         if (buffer is null || buffer.Length < elements)
-            t_scratch = buffer = GC.AllocateUninitializedArray<float>(Math.Max(elements, ScratchFloats + 2 * W), pinned: true);
+            t_scratch = buffer = GC.AllocateUninitializedArray<float>(Math.Max(elements, ScratchFloats + Slack), pinned: true);
         return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
     }
 
-    /// <summary>One register tile: R ≤ 3 output channels × V ≤ 4 vectors of output columns of one output row.</summary>
+    /// <summary>One register tile: R ≤ 3 output channels × V ≤ 4 vectors of output columns, each vector anywhere in
+    /// the band (<see cref="Vector"/>).</summary>
     private readonly struct Tile(float* input, int plane, float* weights, int channels, int taps, int* tapOffsets,
-        float* output, long outputPlane, int columns, bool accumulate)
+        float* output, long outputPlane, Tile.Vector* at, float* lanes, bool accumulate)
     {
-        public void Run<R, V>() where R : struct, ICount where V : struct, ICount
+        /// <summary>Where one tile vector reads (from a tap's position in the padded rows) and writes (from the
+        /// band's first output element), and how many of its lanes are output columns.</summary>
+        public readonly record struct Vector(int Input, int Output, int Lanes);
+
+        /// <summary>Runs the tile for <paramref name="r"/> channels and <paramref name="v"/> vectors.</summary>
+        public void Run<TV, TO>(int r, int v) where TV : struct where TO : struct, IVector<float, TV>
         {
-            Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
-            Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
-            Vector256<float> c20 = default, c21 = default, c22 = default, c23 = default;
+            switch (r * 4 + v)
+            {
+                case 4 + 1: Run<One, One, TV, TO>(); break;
+                case 4 + 2: Run<One, Two, TV, TO>(); break;
+                case 4 + 3: Run<One, Three, TV, TO>(); break;
+                case 4 + 4: Run<One, Four, TV, TO>(); break;
+                case 8 + 1: Run<Two, One, TV, TO>(); break;
+                case 8 + 2: Run<Two, Two, TV, TO>(); break;
+                case 8 + 3: Run<Two, Three, TV, TO>(); break;
+                case 8 + 4: Run<Two, Four, TV, TO>(); break;
+                case 12 + 1: Run<Three, One, TV, TO>(); break;
+                case 12 + 2: Run<Three, Two, TV, TO>(); break;
+                case 12 + 3: Run<Three, Three, TV, TO>(); break;
+                default: Run<Three, Four, TV, TO>(); break;
+            }
+        }
+
+        private void Run<R, V, TV, TO>() where R : struct, ICount where V : struct, ICount
+            where TV : struct where TO : struct, IVector<float, TV>
+        {
+            TV c00 = default, c01 = default, c02 = default, c03 = default;
+            TV c10 = default, c11 = default, c12 = default, c13 = default;
+            TV c20 = default, c21 = default, c22 = default, c23 = default;
+            nint i0 = at[0].Input, i1 = V.Count > 1 ? at[1].Input : 0, i2 = V.Count > 2 ? at[2].Input : 0, i3 = V.Count > 3 ? at[3].Input : 0;
             float* w = weights;
             for (int ci = 0; ci < channels; ci++)
             {
@@ -216,62 +257,65 @@ internal static unsafe class DirectConvolution
                 for (int t = 0; t < taps; t++, w += R.Count)
                 {
                     float* p = src + tapOffsets[t];
-                    Vector256<float> w0 = Vector256.Create(w[0]);
-                    Vector256<float> w1 = R.Count > 1 ? Vector256.Create(w[1]) : default;
-                    Vector256<float> w2 = R.Count > 2 ? Vector256.Create(w[2]) : default;
-                    Vector256<float> b = Vector256.Load(p);
-                    c00 = Fma.MultiplyAdd(w0, b, c00);
-                    if (R.Count > 1) c10 = Fma.MultiplyAdd(w1, b, c10);
-                    if (R.Count > 2) c20 = Fma.MultiplyAdd(w2, b, c20);
+                    TV w0 = TO.Broadcast(w[0]);
+                    TV w1 = R.Count > 1 ? TO.Broadcast(w[1]) : default;
+                    TV w2 = R.Count > 2 ? TO.Broadcast(w[2]) : default;
+                    TV b = TO.Load(p + i0);
+                    c00 = TO.MulAdd(w0, b, c00);
+                    if (R.Count > 1) c10 = TO.MulAdd(w1, b, c10);
+                    if (R.Count > 2) c20 = TO.MulAdd(w2, b, c20);
                     if (V.Count > 1)
                     {
-                        b = Vector256.Load(p + W);
-                        c01 = Fma.MultiplyAdd(w0, b, c01);
-                        if (R.Count > 1) c11 = Fma.MultiplyAdd(w1, b, c11);
-                        if (R.Count > 2) c21 = Fma.MultiplyAdd(w2, b, c21);
+                        b = TO.Load(p + i1);
+                        c01 = TO.MulAdd(w0, b, c01);
+                        if (R.Count > 1) c11 = TO.MulAdd(w1, b, c11);
+                        if (R.Count > 2) c21 = TO.MulAdd(w2, b, c21);
                     }
                     if (V.Count > 2)
                     {
-                        b = Vector256.Load(p + 2 * W);
-                        c02 = Fma.MultiplyAdd(w0, b, c02);
-                        if (R.Count > 1) c12 = Fma.MultiplyAdd(w1, b, c12);
-                        if (R.Count > 2) c22 = Fma.MultiplyAdd(w2, b, c22);
+                        b = TO.Load(p + i2);
+                        c02 = TO.MulAdd(w0, b, c02);
+                        if (R.Count > 1) c12 = TO.MulAdd(w1, b, c12);
+                        if (R.Count > 2) c22 = TO.MulAdd(w2, b, c22);
                     }
                     if (V.Count > 3)
                     {
-                        b = Vector256.Load(p + 3 * W);
-                        c03 = Fma.MultiplyAdd(w0, b, c03);
-                        if (R.Count > 1) c13 = Fma.MultiplyAdd(w1, b, c13);
-                        if (R.Count > 2) c23 = Fma.MultiplyAdd(w2, b, c23);
+                        b = TO.Load(p + i3);
+                        c03 = TO.MulAdd(w0, b, c03);
+                        if (R.Count > 1) c13 = TO.MulAdd(w1, b, c13);
+                        if (R.Count > 2) c23 = TO.MulAdd(w2, b, c23);
                     }
                 }
             }
-            StoreRow<V>(output, c00, c01, c02, c03);
-            if (R.Count > 1) StoreRow<V>(output + outputPlane, c10, c11, c12, c13);
-            if (R.Count > 2) StoreRow<V>(output + 2 * outputPlane, c20, c21, c22, c23);
+            StoreChannel<V, TV, TO>(output, c00, c01, c02, c03);
+            if (R.Count > 1) StoreChannel<V, TV, TO>(output + outputPlane, c10, c11, c12, c13);
+            if (R.Count > 2) StoreChannel<V, TV, TO>(output + 2 * outputPlane, c20, c21, c22, c23);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreRow<V>(float* dst, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3)
-            where V : struct, ICount
+        private void StoreChannel<V, TV, TO>(float* channel, TV v0, TV v1, TV v2, TV v3)
+            where V : struct, ICount where TV : struct where TO : struct, IVector<float, TV>
         {
-            Store(dst, v0, columns);
-            if (V.Count > 1) Store(dst + W, v1, columns - W);
-            if (V.Count > 2) Store(dst + 2 * W, v2, columns - 2 * W);
-            if (V.Count > 3) Store(dst + 3 * W, v3, columns - 3 * W);
+            Store<TV, TO>(channel, at[0], v0);
+            if (V.Count > 1) Store<TV, TO>(channel, at[1], v1);
+            if (V.Count > 2) Store<TV, TO>(channel, at[2], v2);
+            if (V.Count > 3) Store<TV, TO>(channel, at[3], v3);
         }
 
-        /// <summary>Stores the first <paramref name="count"/> (≥ 1) lanes of <paramref name="v"/>, added to what is
-        /// there when accumulating.</summary>
+        /// <summary>Stores the output lanes of <paramref name="v"/>, added to what is there when accumulating.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Store(float* dst, Vector256<float> v, int count)
+        private void Store<TV, TO>(float* channel, Vector to, TV v) where TV : struct where TO : struct, IVector<float, TV>
         {
-            if (count >= W)
+            float* dst = channel + to.Output;
+            if (to.Lanes == TO.Count)
             {
-                Vector256.Store(accumulate ? v + Vector256.Load(dst) : v, dst);
+                TO.Store(accumulate ? TO.Add(v, TO.Load(dst)) : v, dst);
                 return;
             }
-            for (int i = 0; i < count; i++) dst[i] = accumulate ? dst[i] + v.GetElement(i) : v.GetElement(i);
+            // A partial vector goes through a small buffer (16 floats): a stackalloc here would keep this from being
+            // inlined, and the call would make the JIT keep the accumulators in memory across the whole k loop.
+            TO.Store(v, lanes);
+            for (int i = 0; i < to.Lanes; i++) dst[i] = accumulate ? dst[i] + lanes[i] : lanes[i];
         }
     }
 }

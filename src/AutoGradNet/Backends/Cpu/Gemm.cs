@@ -1001,8 +1001,8 @@ internal static unsafe class Gemm
                     {
                         int mr = Math.Min(MR, mc - ir);
                         var a = TA.Panel(packA, inPlaceA, ir, mr, kc);
-                        if (Wide) MicroKernel<TA, InPlacePanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, a, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
-                        else MicroKernel<TA, InPlacePanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, a, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
+                        if (Wide) MicroKernel<TA, InPlacePanel<Vector512<T>, V512<T>>, Vector512<T>, V512<T>>(kc, a, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
+                        else MicroKernel<TA, InPlacePanel<Vector256<T>, V256<T>>, Vector256<T>, V256<T>>(kc, a, new(b0, b1, direct.Rows), c + ir * ldc + jr, ldc, load, mr);
                     }
                     continue;
                 }
@@ -1037,14 +1037,14 @@ internal static unsafe class Gemm
         private static void MicroKernel<TA>(int kc, TA a, T* b, T* c, nint ldc, bool load, int rows, bool narrow = false)
             where TA : struct, IAPanel<TA>
         {
-            if (Wide) MicroKernel<TA, PackedPanel<Vector512<T>, V512>, Vector512<T>, V512>(kc, a, new(b), c, ldc, load, rows, narrow);
-            else MicroKernel<TA, PackedPanel<Vector256<T>, V256>, Vector256<T>, V256>(kc, a, new(b), c, ldc, load, rows, narrow);
+            if (Wide) MicroKernel<TA, PackedPanel<Vector512<T>, V512<T>>, Vector512<T>, V512<T>>(kc, a, new(b), c, ldc, load, rows, narrow);
+            else MicroKernel<TA, PackedPanel<Vector256<T>, V256<T>>, Vector256<T>, V256<T>>(kc, a, new(b), c, ldc, load, rows, narrow);
         }
 
         /// <summary>Picks the trimmed kernel for <paramref name="rows"/> and <paramref name="narrow"/>, for any A and B
         /// micro-panels and vector width.</summary>
         private static void MicroKernel<TA, TB, TV, TO>(int kc, TA a, TB b, T* c, nint ldc, bool load, int rows, bool narrow = false)
-            where TA : struct, IAPanel<TA> where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+            where TA : struct, IAPanel<TA> where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<T, TV>
         {
             // Ask for the C tile now so its lines arrive while the k loop runs (a C block can sit in L3 or DRAM).
             for (int i = 0; i < rows; i++)
@@ -1132,54 +1132,6 @@ internal static unsafe class Gemm
             public void Next() => _cols++;
         }
 
-        /// <summary>The micro-kernel's vector operations on TV (Vector256 or Vector512 of T), as static members of a
-        /// struct type parameter: the kernel is written once and compiled for each register width.</summary>
-        private interface IVector<TV> where TV : struct
-        {
-            static abstract int Count { get; }
-            static abstract TV Load(T* p);
-            static abstract void Store(TV v, T* p);
-            static abstract TV Broadcast(T x);
-            static abstract TV Add(TV x, TV y);
-
-            /// <summary>x·y + acc, fused.</summary>
-            static abstract TV MulAdd(TV x, TV y, TV acc);
-        }
-
-        private readonly struct V256 : IVector<Vector256<T>>
-        {
-            public static int Count => Vector256<T>.Count;
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, T* p) => Vector256.Store(v, p);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T x) => Vector256.Create(x);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> x, Vector256<T> y) => x + y;
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static Vector256<T> MulAdd(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
-            {
-                if (typeof(T) == typeof(float))
-                    return Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-                return Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-            }
-        }
-
-        private readonly struct V512 : IVector<Vector512<T>>
-        {
-            public static int Count => Vector512<T>.Count;
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, T* p) => Vector512.Store(v, p);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T x) => Vector512.Create(x);
-            [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> x, Vector512<T> y) => x + y;
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static Vector512<T> MulAdd(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
-            {
-                if (typeof(T) == typeof(float))
-                    return Avx512F.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
-                return Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
-            }
-        }
-
         /// <summary>Where the micro-kernel reads its two B vectors of each k step; a struct type parameter, so each
         /// kind compiles to its own inner loop.</summary>
         private interface IPanel<TV> where TV : struct
@@ -1192,7 +1144,7 @@ internal static unsafe class Gemm
         }
 
         /// <summary>A packed micro-panel: NR consecutive values per k step.</summary>
-        private struct PackedPanel<TV, TO>(T* b) : IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+        private struct PackedPanel<TV, TO>(T* b) : IPanel<TV> where TV : struct where TO : struct, IVector<T, TV>
         {
             private T* _b = b;
 
@@ -1209,7 +1161,7 @@ internal static unsafe class Gemm
         /// whose output rows are whole vectors this skips packing the im2col operand: the kernel loads the padded
         /// input itself, and the KC-deep slab of it that one column panel touches stays in L1 across the row panels.
         /// </summary>
-        private struct InPlacePanel<TV, TO>(T* b0, T* b1, int* rows) : IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+        private struct InPlacePanel<TV, TO>(T* b0, T* b1, int* rows) : IPanel<TV> where TV : struct where TO : struct, IVector<T, TV>
         {
             private int* _rows = rows;
 
@@ -1233,7 +1185,7 @@ internal static unsafe class Gemm
         /// </summary>
         private static void MicroKernel<R, V, TA, TB, TV, TO>(int kc, TA a, TB b, T* c, nint ldc, bool load, int rows)
             where R : struct, ICount where V : struct, ICount where TA : struct, IAPanel<TA>
-            where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<TV>
+            where TB : struct, IPanel<TV> where TV : struct where TO : struct, IVector<T, TV>
         {
             TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -1279,7 +1231,7 @@ internal static unsafe class Gemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void StoreRow<V, TV, TO>(T* c, TV v0, TV v1, bool load)
-            where V : struct, ICount where TV : struct where TO : struct, IVector<TV>
+            where V : struct, ICount where TV : struct where TO : struct, IVector<T, TV>
         {
             if (load) v0 = TO.Add(v0, TO.Load(c));
             TO.Store(v0, c);
