@@ -844,22 +844,41 @@ internal static unsafe class Gemm
         }
 
         /// <summary>Packs op(B) for B stored transposed (B(p,j) = b[j*ldb + p]) into the layout of
-        /// <see cref="PackBNormal"/>. Each of the NR source rows is read sequentially; full panels transpose
-        /// W×W blocks in registers so the packed rows are written with whole-vector stores.</summary>
+        /// <see cref="PackBNormal"/>. Each of the NR source rows is read sequentially and W×W blocks are transposed in
+        /// registers, so the packed rows are written with whole-vector stores. A ragged last panel (N = 20 or 50
+        /// filters: a convolution's weight gradient) does the same for its whole blocks of W rows, copies a partial
+        /// block's rows into a zero-padded W×W block first, and stores zeros for the rest: element by element, such a
+        /// panel had cost as much as LeNet's first-layer weight-gradient product itself.</summary>
         private static void PackBTransposed(T* b, nint ldb, int kc, int nc, T* dst)
         {
+            T* block = stackalloc T[W * W];
+            int kw = kc / W * W;
             for (int jr = 0; jr < nc; jr += NR, dst += NR * kc)
             {
                 int nr = Math.Min(NR, nc - jr);
                 T* src = b + jr * ldb;
-                int p = 0;
-                if (nr == NR)
+                for (int v = 0; v < NR; v += W)
                 {
-                    for (; p + W <= kc; p += W)
-                        for (int v = 0; v < NR; v += W)
-                            TransposeBlock(src + v * ldb + p, ldb, dst + p * NR + v, NR);
+                    int rows = Math.Min(W, nr - v);
+                    if (rows == W)
+                    {
+                        for (int p = 0; p < kw; p += W) TransposeBlock(src + v * ldb + p, ldb, dst + p * NR + v, NR);
+                    }
+                    else if (rows > 0)
+                    {
+                        for (int i = rows; i < W; i++) Vector256.Store(Vector256<T>.Zero, block + i * W);
+                        for (int p = 0; p < kw; p += W)
+                        {
+                            for (int i = 0; i < rows; i++) Vector256.Store(Vector256.Load(src + (v + i) * ldb + p), block + i * W);
+                            TransposeBlock(block, W, dst + p * NR + v, NR);
+                        }
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kw; p++) Vector256.Store(Vector256<T>.Zero, dst + p * NR + v);
+                    }
                 }
-                for (; p < kc; p++)
+                for (int p = kw; p < kc; p++)
                 {
                     T* d = dst + p * NR;
                     int j = 0;
