@@ -739,13 +739,17 @@ internal static unsafe class Gemm
                     new ColumnGroup(s.Cols + j).PackRows(s.Ptr, s.Rows, kc, dst + j / NR * NR * kc + j % NR);
             if (full < nc)
             {
+                // The ragged last panel (196 output positions = 6 panels and 4 columns): its whole column groups as
+                // above, then per k step vector zeros over the padding and the last few columns one by one.
+                T* panel = dst + full * kc;
+                int whole = full + (nc - full) / W * W, at = whole - full;
+                for (int j = full; j < whole; j += W) new ColumnGroup(s.Cols + j).PackRows(s.Ptr, s.Rows, kc, panel + (j - full));
                 for (int p = 0; p < kc; p++)
                 {
                     T* row = s.Ptr + s.Rows[p];
-                    T* d = dst + full * kc + p * NR;
-                    int j = 0;
-                    for (; j < nc - full; j++) d[j] = row[s.Cols[full + j]];
-                    for (; j < NR; j++) d[j] = T.Zero;
+                    T* d = panel + p * NR;
+                    for (int v = at; v < NR; v += W) Vector256.Store(Vector256<T>.Zero, d + v);
+                    for (int j = whole; j < nc; j++) d[j - full] = row[s.Cols[j]];
                 }
             }
         }
