@@ -19,6 +19,37 @@ public class CpuParallelTests
         Assert.All(hits, h => Assert.Equal(50, h));
     }
 
+    /// <summary>
+    /// Loops far apart (the workers have stopped spinning and sleep on their semaphores) and back to back (they are
+    /// still spinning) both run every iteration once, and a woken worker takes part: with iterations that each take
+    /// ~0.2 ms, some land on a second thread. (A loop that finds the team busy with another test's loop runs serially,
+    /// so spaced-out rounds repeat, up to 40, until one has used two threads.)
+    /// </summary>
+    [Fact]
+    public void WorkersAsleepOrSpinningJoinTheNextLoop()
+    {
+        var threads = new HashSet<int>();
+        var hits = new int[32];
+        int rounds = 0;
+        while (rounds < 6 || (threads.Count < 2 && Environment.ProcessorCount >= 2 && rounds < 80))
+        {
+            bool spaced = rounds % 2 == 0;
+            if (spaced) Thread.Sleep(20); // well past the 100 µs spin: the workers are asleep
+            var seen = new int[hits.Length];
+            CpuParallel.For(hits.Length, i =>
+            {
+                Interlocked.Increment(ref hits[i]);
+                seen[i] = Environment.CurrentManagedThreadId;
+                var until = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency / 5000;
+                while (System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(10);
+            });
+            if (spaced) threads.UnionWith(seen);
+            rounds++;
+        }
+        Assert.All(hits, h => Assert.Equal(rounds, h));
+        if (Environment.ProcessorCount >= 2) Assert.True(threads.Count >= 2, $"only {threads.Count} thread(s) ran {rounds / 2} spaced-out loops");
+    }
+
     [Fact]
     public void RethrowsTheIterationsExceptionAfterAllFinish()
     {
