@@ -54,7 +54,7 @@ public class ConvolutionTests
     /// <summary>
     /// Unit-stride products with few output channels, a deep K and output rows that are not whole vectors run over
     /// rows widened to whole vectors (the extra columns dropped): LeNet's second layer's input gradient (20 channels
-    /// out of 50 × 5×5, rows of 14) and a forward with rows of 15. Both checked against loops written from the
+    /// out of 50 × 5×5, rows of 14), with zmm tiles also its forward (50 channels), and a forward with rows of 15. Both checked against loops written from the
     /// formula, in float64 and float32: the forward, and the input gradient as the adjoint Σ w·gy.
     /// </summary>
     [Theory]

@@ -220,9 +220,11 @@ internal sealed partial class CpuBackend
     /// positions breaks the runs at every row end, and then each column panel is packed first. With few output
     /// channels that packing is a large share: LeNet's second layer's input gradient (20 rows, 14×14) spent 20 % of
     /// its time packing. Computing 16 columns per row (14 % more FLOPs) and dropping the last two removes the packing.
-    /// With 50 rows (that layer's forward) packing was 11 % and the trade does not pay.
+    /// With 50 rows (that layer's forward) packing was 11 % and the trade did not pay with ymm tiles (Zen 2); with zmm
+    /// tiles (32 columns, so a 14-wide row breaks every panel) it does: that forward 2.99–3.00 → 2.79–2.85 ms on an
+    /// AVX-512 Xeon, hence 64 channels there.
     /// </summary>
-    private const int MaxWholeVectorRowChannels = 32;
+    private static int MaxWholeVectorRowChannels => Gemm.WideTile ? 64 : 32;
 
     /// <summary>
     /// Depth (input channels × taps per group) from which the whole-vector-rows product pays for writing its wider
