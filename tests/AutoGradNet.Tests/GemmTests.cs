@@ -41,6 +41,27 @@ public class GemmTests
         CheckOne(new Random(8), transA, true, batch: 6, m: 13, n: 70, k: 301, padA: 0, padB: 3, accumulate: true, broadcastA: true);
     }
 
+    /// <summary>
+    /// Products with few rows and a large transposed B (a linear layer's forward on a batch) run as their transpose, B
+    /// read in place: both layouts of A, 1–64 rows, ragged panels, padded leading dimensions, overwrite and accumulate,
+    /// float and double. (With B untransposed they keep the packed path; the same shapes check that too.)
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TransposeCases))]
+    public void FewRowProductsThroughTheTransposeMatch(bool transA, bool transB)
+    {
+        var random = new Random(29);
+        long before = Gemm.ProductsThroughTranspose;
+        int[][] shapes = [[64, 300, 257], [33, 700, 64], [7, 1000, 300], [1, 2000, 700], [64, 129, 200]];
+        foreach (var shape in shapes)
+            foreach (bool accumulate in new[] { false, true })
+                CheckOne(random, transA, transB, batch: 1, shape[0], shape[1], shape[2], padA: 3, padB: 5, accumulate, broadcastA: false);
+        // Two calls (float and double) per shape and mode, all of them through the transpose when B is transposed and
+        // AVX2 is there.
+        if (transB && System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            Assert.True(Gemm.ProductsThroughTranspose - before >= 2 * 2 * shapes.Length, $"{Gemm.ProductsThroughTranspose - before} products went through the transpose");
+    }
+
     private static void CheckOne(Random random, bool transA, bool transB, int batch, int m, int n, int k, int padA, int padB, bool accumulate, bool broadcastA)
     {
         int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
