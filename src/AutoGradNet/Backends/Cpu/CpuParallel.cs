@@ -137,7 +137,16 @@ internal static class CpuParallel
                 if (Interlocked.Exchange(ref worker.Sleeping, 0) == 1) worker.Wake.Release();
             Participate();
             if (Interlocked.Decrement(ref _pending) != 0 && !Spin(ref _pending, 0, whileEqual: false))
-                _done.Wait();
+            {
+                // The event may be set already by the previous loop's last worker: a caller that saw that loop end
+                // while spinning does not wait for the Set, which can come after this loop's Reset. So the count
+                // decides, and the event only sleeps until it may have changed.
+                while (Volatile.Read(ref _pending) != 0)
+                {
+                    _done.Wait();
+                    _done.Reset();
+                }
+            }
             _body = null;
             var error = _error;
             _error = null;
@@ -151,7 +160,9 @@ internal static class CpuParallel
             {
                 if (!Spin(ref _generation, seen, whileEqual: true))
                 {
-                    Volatile.Write(ref self.Sleeping, 1);
+                    // A full fence (not a plain volatile write): the read of _generation below must not move before
+                    // this store, or Run could miss the flag while we miss its new generation, and both would wait.
+                    Interlocked.Exchange(ref self.Sleeping, 1);
                     // A loop that started after the spin ended but before Sleeping was set has not released us: take
                     // the flag back and go; if Run took it first, it released the semaphore, which must be consumed.
                     if (Volatile.Read(ref _generation) == seen || Interlocked.Exchange(ref self.Sleeping, 0) == 0)
