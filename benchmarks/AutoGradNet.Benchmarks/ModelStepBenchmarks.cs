@@ -33,6 +33,12 @@ public abstract class TrainStepBenchmark
         _optimizer = new SGD(_model.Parameters(), lr: 0.01, momentum: 0.9);
         _x = Tensor.Randn(InputShape, generator: g);
         _y = Tensor.Randint(0, 10, [InputShape[0]], generator: g);
+        // Steady state before BenchmarkDotNet's own warm-up. The first call (JIT of every op) takes long enough that
+        // BenchmarkDotNet measures one step per iteration, so with the default tiered JIT a LeNet step called 3 + 15
+        // times ran its first ten or so measured steps in unoptimized code (30–54 ms, then 14–17 ms, in one run).
+        // Up to 30 steps or 3 s; the libtorch side does the same.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 30 && clock.Elapsed.TotalSeconds < 3; i++) TrainStep();
     }
 
     [GlobalCleanup]

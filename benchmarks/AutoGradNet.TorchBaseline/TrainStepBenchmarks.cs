@@ -32,6 +32,9 @@ public abstract class TrainStepBenchmarks<TModel> where TModel : nn.Module<Tenso
         _sgd = optim.SGD(_model.parameters(), learningRate: 0.01, momentum: 0.9);
         _x = torch.randn(InputShape);
         _y = torch.randint(0, 10, [InputShape[0]], dtype: ScalarType.Int64);
+        // The same steady-state warm-up as AutoGradNet's side (up to 30 steps or 3 s; see its TrainStepBenchmark).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 30 && clock.Elapsed.TotalSeconds < 3; i++) TrainStep();
     }
 
     [GlobalCleanup]
