@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using AutoGradNet.Backends.Cpu;
 
 namespace AutoGradNet.Benchmarks;
 
@@ -49,41 +50,29 @@ internal static class FmaPeak
         Console.WriteLine($"{name,-14} {threads} thread(s)   {flops / best / 1e9,8:F1} GFLOP/s   (best of {runs}; checksum {sink:G3})");
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float Chain256(long n)
-    {
-        var m = Vector256.Create(0.999999f);
-        var c = Vector256.Create(1e-7f);
-        Vector256<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
-        for (long i = 0; i < n; i++)
-        {
-            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
-            a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
-            a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
-        }
-        var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
-        return Vector256.Sum(s);
-    }
+    private static float Chain256(long n) => Chain<Vector256<float>, V256<float>>(n);
 
+    private static float Chain512(long n) => Chain<Vector512<float>, V512<float>>(n);
+
+    /// <summary>12 independent chains a ← a·m + c, <paramref name="n"/> steps each, in registers of the width TO
+    /// gives (the kernels' own vector-width structs); returns the lanes' sum so the work cannot be dropped.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static float Chain512(long n)
+    private static unsafe float Chain<TV, TO>(long n) where TV : struct where TO : struct, IVector<float, TV>
     {
-        var m = Vector512.Create(0.999999f);
-        var c = Vector512.Create(1e-7f);
-        Vector512<float> a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
+        TV m = TO.Broadcast(0.999999f), c = TO.Broadcast(1e-7f);
+        TV a0 = m, a1 = m, a2 = m, a3 = m, a4 = m, a5 = m, a6 = m, a7 = m, a8 = m, a9 = m, a10 = m, a11 = m;
         for (long i = 0; i < n; i++)
         {
-            a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
-            a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
-            a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
-            a8 = Vector512.FusedMultiplyAdd(a8, m, c); a9 = Vector512.FusedMultiplyAdd(a9, m, c);
-            a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
+            a0 = TO.MulAdd(a0, m, c); a1 = TO.MulAdd(a1, m, c); a2 = TO.MulAdd(a2, m, c); a3 = TO.MulAdd(a3, m, c);
+            a4 = TO.MulAdd(a4, m, c); a5 = TO.MulAdd(a5, m, c); a6 = TO.MulAdd(a6, m, c); a7 = TO.MulAdd(a7, m, c);
+            a8 = TO.MulAdd(a8, m, c); a9 = TO.MulAdd(a9, m, c); a10 = TO.MulAdd(a10, m, c); a11 = TO.MulAdd(a11, m, c);
         }
-        var s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
-        return Vector512.Sum(s);
+        TV s = TO.Add(TO.Add(TO.Add(a0, a1), TO.Add(a2, a3)), TO.Add(TO.Add(a4, a5), TO.Add(a6, a7)));
+        s = TO.Add(s, TO.Add(TO.Add(a8, a9), TO.Add(a10, a11)));
+        float* lanes = stackalloc float[TO.Count];
+        TO.Store(s, lanes);
+        float sum = 0;
+        for (int i = 0; i < TO.Count; i++) sum += lanes[i];
+        return sum;
     }
 }
