@@ -36,18 +36,11 @@ internal static unsafe class DirectConvolution
     /// <summary>Vectors of output columns per register tile.</summary>
     private const int TileVectors = 4;
 
-    /// <summary>Whether the tiles use zmm registers (a JIT-time constant).</summary>
-    private static bool Wide
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
-    }
-
-    /// <summary>Floats per tile vector: 16 with zmm, 8 with ymm.</summary>
+    /// <summary>Floats per tile vector: 16 with zmm (<see cref="VectorWidth.Wide"/>), 8 with ymm.</summary>
     private static int VW
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Wide ? 16 : 8;
+        get => VectorWidth.Wide ? 16 : 8;
     }
 
     /// <summary>Floats per ymm vector, the unit of the padding copy.</summary>
@@ -156,7 +149,7 @@ internal static unsafe class DirectConvolution
         // The band's output read vector by vector, row after row: vector q is column vector q % perRow of row q / perRow.
         int perRow = (wo + VW - 1) / VW, vectors = (oy1 - oy0) * perRow;
         var at = stackalloc Tile.Vector[TileVectors];
-        float* lanes = stackalloc float[16];
+        float* lanes = stackalloc float[16]; // one zmm of floats: a partial vector's store goes through it
         for (int ci0 = 0; ci0 < cin; ci0 += block)
         {
             int cb = Math.Min(block, cin - ci0);
@@ -177,7 +170,7 @@ internal static unsafe class DirectConvolution
                         at[j] = new(row * wp + x0, row * wo + x0, Math.Min(VW, wo - x0));
                     }
                     var tile = new Tile(scratch, plane, w, cb, taps, tapOffsets, yBlock, g.OutputSize, at, lanes, accumulate);
-                    if (Wide) tile.Run<Vector512<float>, V512<float>>(r, v);
+                    if (VectorWidth.Wide) tile.Run<Vector512<float>, V512<float>>(r, v);
                     else tile.Run<Vector256<float>, V256<float>>(r, v);
                 }
             }

@@ -125,12 +125,12 @@ internal static unsafe class Gemm
         /// Whether the micro-kernel uses zmm registers (AVX-512): Zen 5 runs two 512-bit FMAs per cycle, so a 6×2-zmm
         /// tile does twice the work of the 6×2-ymm one per instruction (measured on the 2-core Zen 5 box: 212 against
         /// 105 GFLOP/s per core with the panels in L1); on Zen 4, which splits zmm operations in two, it issues half
-        /// the instructions for the same FLOPs. A JIT-time constant.
+        /// the instructions for the same FLOPs. A JIT-time constant (<see cref="VectorWidth.Wide"/>).
         /// </summary>
         private static bool Wide
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+            get => VectorWidth.Wide;
         }
 
         /// <summary>Elements per micro-kernel vector: a zmm (16 floats, 8 doubles) or a ymm (8, 4) register.</summary>

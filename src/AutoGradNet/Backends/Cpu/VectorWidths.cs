@@ -23,6 +23,19 @@ internal unsafe interface IVector<T, TV> where T : unmanaged where TV : struct
     static abstract TV MulAdd(TV x, TV y, TV acc);
 }
 
+/// <summary>Which register width the CPU kernels use, decided once for all of them.</summary>
+internal static class VectorWidth
+{
+    /// <summary>Whether the register kernels (the GEMM's micro-kernel, the direct convolution's tile) use zmm
+    /// registers, <see cref="V512{T}"/>: where AVX-512 is there and the runtime accelerates Vector512. A JIT-time
+    /// constant.</summary>
+    public static bool Wide
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    }
+}
+
 /// <summary>ymm registers (AVX2 + FMA): 8 floats or 4 doubles.</summary>
 internal readonly unsafe struct V256<T> : IVector<T, Vector256<T>> where T : unmanaged, INumber<T>
 {
