@@ -17,7 +17,7 @@ namespace AutoGradNet.Tests.Cnn;
 /// </summary>
 public class DirectConvolutionTests
 {
-    private static Tensor Rand(int[] shape, ulong seed) => Tensor.Randn(shape, DType.Float64, new Generator(seed));
+    internal static Tensor Rand(int[] shape, ulong seed) => Tensor.Randn(shape, DType.Float64, new Generator(seed));
 
     private static bool Supported => System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
 
@@ -110,7 +110,7 @@ public class DirectConvolutionTests
             Check([c.Batch, c.Cin, c.H, c.W], c.Cout, [c.Kernel, c.Kernel], c.Pad, c.Dilation);
         });
 
-    private static void Check(int[] xs, int cout, int[] kernel, int pad, int dilation)
+    internal static void Check(int[] xs, int cout, int[] kernel, int pad, int dilation)
     {
         var x = Rand(xs, 41);
         var w = Rand([cout, xs[1], kernel[0], kernel[1]], 42) * 0.3;
@@ -130,4 +130,77 @@ public class DirectConvolutionTests
         double scale = Math.Max(1e-30, g64[1]!.Abs().Max().Item<double>());
         CnnReference.AssertClose(g64[1]!.Div(scale).ToArray<double>(), g32[1]!.To(DType.Float64).Div(scale).ToArray<double>(), 1e-5, "weight gradient");
     }
+}
+
+/// <summary>
+/// The CPU's direct float32 weight gradient for 1–4 input channels (AVX-512, stride 1, a whole number of 16-float
+/// vectors of output positions per channel), against the float64 path. Cases cover ragged tiles of output channels
+/// (1–3 of 4 used) and of taps (1–6 per tile: 25 taps as 5 × 5, 27 as 6 + 6 + 5 + 5 + 5), dilation, padding past the
+/// kernel's reach, a batch smaller than the thread count, output rows narrower or wider than a vector (positions of
+/// one vector spanning rows), and 1×1 kernels. Without AVX-512 (or with DOTNET_EnableAVX512=0 in build/test.sh) the
+/// same cases check the GEMM path.
+/// </summary>
+public class DirectWeightGradientTests
+{
+    private static bool Runs => VectorWidth.Wide && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+
+    public static TheoryData<int[], int, int, int, int> Cases => new()
+    {
+        // input [N, Cin, H, W], Cout, kernel, padding, dilation
+        { [4, 3, 32, 32], 64, 3, 1, 1 },   // the RGB stem: 27 taps (6, 6, 5, 5, 5), 16 tiles of 4 filters
+        { [3, 1, 28, 28], 20, 5, 2, 1 },   // LeNet's first layer: 25 taps (5 × 5), 784 positions
+        { [1, 2, 8, 6], 7, 3, 1, 1 },      // batch 1; 6-column rows (a vector spans rows); 7 filters (4 + 3)
+        { [2, 4, 12, 40], 2, 3, 2, 2 },    // dilation 2, 4 channels (36 taps), 2 filters (a tile half used)
+        { [2, 3, 4, 4], 1, 1, 0, 1 },      // 1×1: 3 taps, one filter
+        { [3, 2, 4, 8], 5, 3, 3, 1 },      // padding past the kernel's reach: 8×12 output from 4×8
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GradientsMatchFloat64(int[] xs, int cout, int kernel, int pad, int dilation)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        long before = DirectWeightGradient.Calls;
+        DirectConvolutionTests.Check(xs, cout, [kernel, kernel], pad, dilation);
+        if (Runs) Assert.True(DirectWeightGradient.Calls > before, "the weight gradient did not take the direct path");
+    }
+
+    /// <summary>A generated case whose output has a whole number of vectors of positions: width 1–40, height a
+    /// multiple of what 16 / gcd(width, 16) asks. Shrinks towards batch 1, small kernels, no padding.</summary>
+    public sealed record Case(int Batch, int Cin, int Cout, int OutH, int OutW, int Kernel, int Pad, int Dilation)
+    {
+        public int H => OutH + Dilation * (Kernel - 1) - 2 * Pad;
+        public int W => OutW + Dilation * (Kernel - 1) - 2 * Pad;
+        public override string ToString() => $"x [{Batch}, {Cin}, {H}, {W}] → {Cout}, {Kernel}×{Kernel}, padding {Pad}, dilation {Dilation}";
+    }
+
+    private static int RowsPerVector(int w) => 16 / (int)System.Numerics.BigInteger.GreatestCommonDivisor(w, 16);
+
+    private static readonly Arbitrary<Case> Generated = Arb.From(
+        from batch in Gen.Choose(1, 3)
+        from cin in Gen.Choose(1, 4)
+        from cout in Gen.Choose(1, 9)
+        from kernel in Gen.Choose(1, 5)
+        from dilation in Gen.Choose(1, 2)
+        from pad in Gen.Choose(0, dilation * (kernel - 1))
+        from w in Gen.Choose(1, 40)
+        from m in Gen.Choose(1, 2)
+        select new Case(batch, cin, cout, m * RowsPerVector(w), w, kernel, pad, dilation),
+        c => new[]
+        {
+            c with { Batch = 1 }, c with { Kernel = 1, Pad = 0 }, c with { Pad = 0 }, c with { Cout = 1 },
+            c with { Dilation = 1, Pad = Math.Min(c.Pad, c.Kernel - 1) },
+        }.Where(d => d != c && Valid(d)));
+
+    private static bool Valid(Case c) => c.H >= 1 && c.W >= 1;
+
+    [Property(MaxTest = 30)]
+    public Property GeneratedShapesMatchFloat64() =>
+        Prop.ForAll(Generated, c =>
+        {
+            if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !Valid(c)) return;
+            long before = DirectWeightGradient.Calls;
+            DirectConvolutionTests.Check([c.Batch, c.Cin, c.H, c.W], c.Cout, [c.Kernel, c.Kernel], c.Pad, c.Dilation);
+            if (Runs) Assert.True(DirectWeightGradient.Calls > before, $"{c}: the weight gradient did not take the direct path");
+        });
 }

@@ -35,6 +35,12 @@ internal sealed partial class CpuBackend
 
     public bool TryConvolutionWeight(Tensor x, Tensor gy, Tensor gw, ConvGeometry g, int groups)
     {
+        if (x.DType == DType.Float32 && x.ShapeArray[0] > 0 && DirectWeightGradient.Applies(g, groups, x.ShapeArray[1], x.ShapeArray[0]))
+        {
+            DirectWeightGradient.Run(Data<float>(x), x.Offset, Data<float>(gy), gy.Offset, Data<float>(gw), gw.Offset,
+                x.ShapeArray[0], x.ShapeArray[1], gy.ShapeArray[1], g);
+            return true;
+        }
         if (!WindowsCover(g) || x.ShapeArray[1] / groups * g.KernelSize < MinImplicitTaps
             || gy.ShapeArray[1] / groups < MinImplicitChannels) return false;
         if (x.DType == DType.Float32) ConvolutionWeightT<float>(x, gy, gw, g, groups);

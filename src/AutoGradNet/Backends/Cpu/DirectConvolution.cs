@@ -183,7 +183,7 @@ internal static unsafe class DirectConvolution
     /// end (rows outside the input: zeros only); a zero vector may spill up to W − 1 floats into what is written after
     /// it (the input, the next row, the next channel's plane) or the scratch's slack. Writing the interior once instead
     /// of zeroing it first took the stem's input gradient from 0.71–0.75 to 0.65–0.68 ms (AVX-512 Xeon).</summary>
-    private static void PadPlane(float* src, float* dst, ConvGeometry g, int firstRow, int rows, int wp)
+    internal static void PadPlane(float* src, float* dst, ConvGeometry g, int firstRow, int rows, int wp)
     {
         int h = g.Input[1], wi = g.Input[2], left = g.PadBefore[2];
         // Input columns [0, count) land at padded columns [left, left + count) of the row.

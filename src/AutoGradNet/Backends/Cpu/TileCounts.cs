@@ -16,6 +16,8 @@ internal readonly struct Three : ICount { public static int Count => 3; }
 
 internal readonly struct Four : ICount { public static int Count => 4; }
 
+internal readonly struct Five : ICount { public static int Count => 5; }
+
 internal readonly struct Six : ICount { public static int Count => 6; }
 
 internal readonly struct Eight : ICount { public static int Count => 8; }
