@@ -6,10 +6,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 core=tests/AutoGradNet.Tests/AutoGradNet.Tests.csproj
 # Each run, fields separated by ";": environment assignments (or "-"), project, extra arguments. The last two runs
-# repeat the GEMM, convolution (direct weight gradient included) and pooling kernel tests with the JIT denied AVX-512 (the ymm micro-kernel and direct
+# repeat the GEMM, convolution (few-input-channel kernels included) and pooling kernel tests with the JIT denied AVX-512 (the ymm micro-kernel and direct
 # convolution tiles) and then AVX2 (the scalar fallbacks), so every code path of those kernels is checked on a machine
 # that has AVX-512. .NET 10 reads DOTNET_EnableAVX512 (DOTNET_EnableAVX512F, its older name, no longer turns it off).
-kernels="FullyQualifiedName~GemmTests|FullyQualifiedName~ConvolutionTests|FullyQualifiedName~DirectWeightGradientTests|FullyQualifiedName~WinogradTests|FullyQualifiedName~PoolingTests"
+kernels="FullyQualifiedName~GemmTests|FullyQualifiedName~ConvolutionTests|FullyQualifiedName~FewInputChannelsTests|FullyQualifiedName~WinogradTests|FullyQualifiedName~PoolingTests"
 runs=(
   "-;$core;"
   "-;tests/AutoGradNet.Gpu.Tests/AutoGradNet.Gpu.Tests.csproj;"

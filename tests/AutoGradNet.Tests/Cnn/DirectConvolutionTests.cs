@@ -133,14 +133,16 @@ public class DirectConvolutionTests
 }
 
 /// <summary>
-/// The CPU's direct float32 weight gradient for 1–4 input channels (AVX-512, stride 1, a whole number of 16-float
-/// vectors of output positions per channel), against the float64 path. Cases cover ragged tiles of output channels
-/// (1–3 of 4 used) and of taps (1–6 per tile: 25 taps as 5 × 5, 27 as 6 + 6 + 5 + 5 + 5), dilation, padding past the
-/// kernel's reach, a batch smaller than the thread count, output rows narrower or wider than a vector (positions of
-/// one vector spanning rows), and 1×1 kernels. Without AVX-512 (or with DOTNET_EnableAVX512=0 in build/test.sh) the
+/// The CPU's direct float32 forward and weight gradient for 1–4 input channels (AVX-512, stride 1, a whole number of
+/// 16-float vectors of output positions per channel), against the float64 path. Cases cover ragged tiles of output
+/// channels (1–3 of 4 used), of taps (1–6 per weight-gradient tile: 25 taps as 5 × 5, 27 as 6 + 6 + 5 + 5 + 5) and of
+/// position vectors (1–6 per forward tile: 784 positions are 49 vectors), dilation, padding past the kernel's reach, a
+/// batch smaller than the thread count (the forward splits a sample's filters), output rows narrower or wider than a
+/// vector (positions of one vector spanning rows), and 1×1 kernels. Filters 1–7 take the direct convolution for the
+/// forward (<see cref="DirectConvolution"/>), 8 and more this one. Without AVX-512 (or with DOTNET_EnableAVX512=0 in build/test.sh) the
 /// same cases check the GEMM path.
 /// </summary>
-public class DirectWeightGradientTests
+public class FewInputChannelsTests
 {
     private static bool Runs => VectorWidth.Wide && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
 
@@ -150,6 +152,7 @@ public class DirectWeightGradientTests
         { [4, 3, 32, 32], 64, 3, 1, 1 },   // the RGB stem: 27 taps (6, 6, 5, 5, 5), 16 tiles of 4 filters
         { [3, 1, 28, 28], 20, 5, 2, 1 },   // LeNet's first layer: 25 taps (5 × 5), 784 positions
         { [1, 2, 8, 6], 7, 3, 1, 1 },      // batch 1; 6-column rows (a vector spans rows); 7 filters (4 + 3)
+        { [1, 3, 8, 6], 13, 3, 1, 1 },     // batch 1: the forward splits the filters (4 tiles, the last 1 of 4 used)
         { [2, 4, 12, 40], 2, 3, 2, 2 },    // dilation 2, 4 channels (36 taps), 2 filters (a tile half used)
         { [2, 3, 4, 4], 1, 1, 0, 1 },      // 1×1: 3 taps, one filter
         { [3, 2, 4, 8], 5, 3, 3, 1 },      // padding past the kernel's reach: 8×12 output from 4×8
@@ -160,9 +163,11 @@ public class DirectWeightGradientTests
     public void GradientsMatchFloat64(int[] xs, int cout, int kernel, int pad, int dilation)
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
-        long before = DirectWeightGradient.Calls;
+        long gradients = FewInputChannels.WeightGradientCalls, forwards = FewInputChannels.ForwardCalls;
         DirectConvolutionTests.Check(xs, cout, [kernel, kernel], pad, dilation);
-        if (Runs) Assert.True(DirectWeightGradient.Calls > before, "the weight gradient did not take the direct path");
+        if (!Runs) return;
+        Assert.True(FewInputChannels.WeightGradientCalls > gradients, "the weight gradient did not take the direct path");
+        if (cout > DirectConvolution.MaxOutputChannels) Assert.True(FewInputChannels.ForwardCalls > forwards, "the forward did not take the direct path");
     }
 
     /// <summary>A generated case whose output has a whole number of vectors of positions: width 1–40, height a
@@ -179,7 +184,7 @@ public class DirectWeightGradientTests
     private static readonly Arbitrary<Case> Generated = Arb.From(
         from batch in Gen.Choose(1, 3)
         from cin in Gen.Choose(1, 4)
-        from cout in Gen.Choose(1, 9)
+        from cout in Gen.Choose(1, 14)
         from kernel in Gen.Choose(1, 5)
         from dilation in Gen.Choose(1, 2)
         from pad in Gen.Choose(0, dilation * (kernel - 1))
@@ -199,8 +204,11 @@ public class DirectWeightGradientTests
         Prop.ForAll(Generated, c =>
         {
             if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !Valid(c)) return;
-            long before = DirectWeightGradient.Calls;
+            long gradients = FewInputChannels.WeightGradientCalls, forwards = FewInputChannels.ForwardCalls;
             DirectConvolutionTests.Check([c.Batch, c.Cin, c.H, c.W], c.Cout, [c.Kernel, c.Kernel], c.Pad, c.Dilation);
-            if (Runs) Assert.True(DirectWeightGradient.Calls > before, $"{c}: the weight gradient did not take the direct path");
+            if (!Runs) return;
+            Assert.True(FewInputChannels.WeightGradientCalls > gradients, $"{c}: the weight gradient did not take the direct path");
+            if (c.Cout > DirectConvolution.MaxOutputChannels)
+                Assert.True(FewInputChannels.ForwardCalls > forwards, $"{c}: the forward did not take the direct path");
         });
 }

@@ -27,6 +27,12 @@ internal sealed partial class CpuBackend
                 x.ShapeArray[0], x.ShapeArray[1], y.ShapeArray[1], g, flippedWeights: false);
             return true;
         }
+        if (x.DType == DType.Float32 && x.ShapeArray[0] > 0 && FewInputChannels.Applies(g, groups, x.ShapeArray[1], x.ShapeArray[0]))
+        {
+            FewInputChannels.Forward(Data<float>(x), x.Offset, Data<float>(w), w.Offset, Data<float>(y), y.Offset,
+                x.ShapeArray[0], x.ShapeArray[1], y.ShapeArray[1], g);
+            return true;
+        }
         if (!WindowsCover(g) || y.ShapeArray[1] / groups < MinImplicitChannels) return false;
         if (x.DType == DType.Float32) ConvolutionT<float>(x, w, y, g, groups);
         else ConvolutionT<double>(x, w, y, g, groups);
@@ -35,9 +41,9 @@ internal sealed partial class CpuBackend
 
     public bool TryConvolutionWeight(Tensor x, Tensor gy, Tensor gw, ConvGeometry g, int groups)
     {
-        if (x.DType == DType.Float32 && x.ShapeArray[0] > 0 && DirectWeightGradient.Applies(g, groups, x.ShapeArray[1], x.ShapeArray[0]))
+        if (x.DType == DType.Float32 && x.ShapeArray[0] > 0 && FewInputChannels.Applies(g, groups, x.ShapeArray[1], x.ShapeArray[0]))
         {
-            DirectWeightGradient.Run(Data<float>(x), x.Offset, Data<float>(gy), gy.Offset, Data<float>(gw), gw.Offset,
+            FewInputChannels.WeightGradient(Data<float>(x), x.Offset, Data<float>(gy), gy.Offset, Data<float>(gw), gw.Offset,
                 x.ShapeArray[0], x.ShapeArray[1], gy.ShapeArray[1], g);
             return true;
         }
