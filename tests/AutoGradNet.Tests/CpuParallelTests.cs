@@ -80,6 +80,47 @@ public class CpuParallelTests
         await run;
     }
 
+    /// <summary>
+    /// The caller stalls (2 ms) between publishing a loop and waking the workers that sleep. A worker still spinning
+    /// from the previous loop sees the new one at once, runs it, spins out and goes to sleep before the caller gets to
+    /// it; the caller then finds it asleep and releases it. That release is for a loop the worker has already run: the
+    /// worker must not run it again. (It did, found nothing left and counted itself done a second time: with one worker
+    /// the count went below zero and the caller waited forever; with more, the caller could return while an iteration
+    /// still ran. Found by reading, reproduced here.)
+    /// </summary>
+    [Fact]
+    public async Task AWakeUpForALoopAlreadyRunIsNotRunAgain()
+    {
+        var run = Task.Run(() =>
+        {
+            int paused = 0;
+            CpuParallel.PauseAfterPublishing = () =>
+            {
+                paused++;
+                Thread.Sleep(2);
+            };
+            try
+            {
+                var hits = new int[3];
+                for (int loop = 0; loop < 400 && paused < 60; loop++)
+                {
+                    Array.Clear(hits);
+                    CpuParallel.For(hits.Length, i => Interlocked.Increment(ref hits[i]));
+                    Assert.All(hits, h => Assert.Equal(1, h));
+                }
+            }
+            finally
+            {
+                CpuParallel.PauseAfterPublishing = null;
+            }
+            return paused;
+        });
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.True(finished == run, "the loops hung");
+        int pausedLoops = await run;
+        if (Environment.ProcessorCount >= 2) Assert.True(pausedLoops > 0, "no loop ran on the worker team");
+    }
+
     [Fact]
     public void RethrowsTheIterationsExceptionAfterAllFinish()
     {

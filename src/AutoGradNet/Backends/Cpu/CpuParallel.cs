@@ -20,6 +20,16 @@ internal static class CpuParallel
     private static Team? s_team;
     [ThreadStatic] private static bool t_inside;
 
+    [ThreadStatic] private static Action? t_pauseAfterPublishing;
+
+    /// <summary>Tests only: runs on the calling thread inside each of its team loops, between publishing the loop (the
+    /// generation bump) and waking the sleeping workers, so a test can stall the caller exactly there.</summary>
+    internal static Action? PauseAfterPublishing
+    {
+        get => t_pauseAfterPublishing;
+        set => t_pauseAfterPublishing = value;
+    }
+
     /// <summary>Runs <paramref name="body"/>(i) for every i in [0, <paramref name="count"/>) across the cores.</summary>
     public static void For(int count, Action<int> body) => For(count, body, static (b, i) => b(i));
 
@@ -37,17 +47,21 @@ internal static class CpuParallel
             return;
         }
         // The runner of this state type is reused: only the thread holding the gate touches it.
-        var runner = Runner<TState>.Shared ??= new Runner<TState>();
+        Runner<TState>? runner = null;
         try
         {
+            runner = Runner<TState>.Shared ??= new Runner<TState>();
             runner.State = state;
             runner.Body = body;
             (s_team ??= new Team(Environment.ProcessorCount - 1)).Run(count, runner);
         }
         finally
         {
-            runner.State = default!; // keep no tensor or array alive between loops
-            runner.Body = null;
+            if (runner is not null)
+            {
+                runner.State = default!; // keep no tensor or array alive between loops
+                runner.Body = null;
+            }
             Monitor.Exit(s_gate);
         }
     }
@@ -133,6 +147,7 @@ internal static class CpuParallel
             _pending = _workers.Length + 1;
             _done.Reset();
             Interlocked.Increment(ref _generation);
+            t_pauseAfterPublishing?.Invoke();
             foreach (var worker in _workers)
                 if (Interlocked.Exchange(ref worker.Sleeping, 0) == 1) worker.Wake.Release();
             Participate();
@@ -168,7 +183,12 @@ internal static class CpuParallel
                     if (Volatile.Read(ref _generation) == seen || Interlocked.Exchange(ref self.Sleeping, 0) == 0)
                         self.Wake.Wait();
                 }
-                seen = Volatile.Read(ref _generation);
+                int generation = Volatile.Read(ref _generation);
+                // A wake-up can be for a loop this worker has already run: a caller that stalled between publishing
+                // the loop and waking the sleepers finds it asleep again (it was still spinning when the loop was
+                // published, ran it and spun out). Running it again would count this worker done twice.
+                if (generation == seen) continue;
+                seen = generation;
                 Participate();
                 if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
             }
