@@ -24,7 +24,9 @@ public class DirectConvolutionTests
     public static TheoryData<int[], int, int, int, int> Cases => new()
     {
         // input [N, Cin, H, W], Cout, kernel, padding, dilation
-        { [4, 3, 32, 32], 64, 3, 1, 1 },   // the RGB stem: its input gradient has 3 channels, 32 columns (one full tile)
+        { [4, 3, 32, 32], 64, 3, 1, 1 },   // the RGB stem: its input gradient has 3 channels, 32 columns (one full tile;
+                                           // FewInputChannels takes it with AVX-512, this class with AVX2)
+        { [4, 3, 30, 30], 64, 3, 1, 1 },   // the same with 30 columns (900 positions: not whole vectors, so here)
         { [2, 64, 9, 9], 3, 3, 1, 1 },     // forward with 3 filters: 9 columns (a vector and one lane)
         { [1, 2, 11, 37], 16, 5, 2, 1 },   // batch 1 (row bands); 37 columns: a full tile and a 5-column tail
         { [3, 70, 40, 41], 5, 3, 1, 1 },   // 5 filters (tiles of 3 and 2); 70 channels of 42×48 padded rows: 2 blocks
@@ -42,8 +44,12 @@ public class DirectConvolutionTests
         Check(xs, cout, [kernel, kernel], pad, dilation);
         // Few filters run the forward here; few input channels the input gradient (unless the padding exceeds the
         // kernel's reach, when the input gradient is not a padded convolution).
+        // (With AVX-512, 1–4 input channels and whole vectors of output positions, the input gradient runs in
+        // FewInputChannels instead.)
+        int reach = dilation * (kernel - 1), positions = (xs[2] + 2 * pad - reach) * (xs[3] + 2 * pad - reach);
+        bool fewInputChannels = FewInputChannelsTests.Runs && xs[1] <= FewInputChannels.MaxInputChannels && positions % 16 == 0;
         int expected = (cout <= DirectConvolution.MaxOutputChannels ? 1 : 0)
-            + (xs[1] <= DirectConvolution.MaxOutputChannels && pad <= dilation * (kernel - 1) ? 1 : 0);
+            + (xs[1] <= DirectConvolution.MaxOutputChannels && pad <= reach && !fewInputChannels ? 1 : 0);
         Assert.True(DirectConvolution.Calls - before >= expected, $"direct convolution calls: {DirectConvolution.Calls - before}, expected {expected}");
     }
 
@@ -133,10 +139,11 @@ public class DirectConvolutionTests
 }
 
 /// <summary>
-/// The CPU's direct float32 forward and weight gradient for 1–4 input channels (AVX-512, stride 1, a whole number of
-/// 16-float vectors of output positions per channel), against the float64 path. Cases cover ragged tiles of output
-/// channels (1–3 of 4 used), of taps (1–6 per weight-gradient tile: 25 taps as 5 × 5, 27 as 6 + 6 + 5 + 5 + 5) and of
-/// position vectors (1–6 per forward tile: 784 positions are 49 vectors), dilation, padding past the kernel's reach, a
+/// The CPU's direct float32 forward, input gradient and weight gradient for 1–4 input channels (AVX-512, stride 1, a
+/// whole number of 16-float vectors of output positions per channel), against the float64 path. Cases cover ragged
+/// tiles of output channels (1–3 of 4 used), of taps (1–6 per weight-gradient tile: 25 taps as 5 × 5, 27 as
+/// 6 + 6 + 5 + 5 + 5; 1–4 per input-gradient tile) and of position vectors (1–6 per forward and input-gradient tile:
+/// 784 positions are 49 vectors), dilation, padding past the kernel's reach, a
 /// batch smaller than the thread count (the forward splits a sample's filters), output rows narrower or wider than a
 /// vector (positions of one vector spanning rows), and 1×1 kernels. Filters 1–7 take the direct convolution for the
 /// forward (<see cref="DirectConvolution"/>), 8 and more this one. Without AVX-512 (or with DOTNET_EnableAVX512=0 in build/test.sh) the
@@ -144,7 +151,7 @@ public class DirectConvolutionTests
 /// </summary>
 public class FewInputChannelsTests
 {
-    private static bool Runs => VectorWidth.Wide && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
+    internal static bool Runs => VectorWidth.Wide && System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
 
     public static TheoryData<int[], int, int, int, int> Cases => new()
     {
@@ -163,10 +170,11 @@ public class FewInputChannelsTests
     public void GradientsMatchFloat64(int[] xs, int cout, int kernel, int pad, int dilation)
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
-        long gradients = FewInputChannels.WeightGradientCalls, forwards = FewInputChannels.ForwardCalls;
+        long gradients = FewInputChannels.WeightGradientCalls, forwards = FewInputChannels.ForwardCalls, inputs = FewInputChannels.InputGradientCalls;
         DirectConvolutionTests.Check(xs, cout, [kernel, kernel], pad, dilation);
         if (!Runs) return;
         Assert.True(FewInputChannels.WeightGradientCalls > gradients, "the weight gradient did not take the direct path");
+        Assert.True(FewInputChannels.InputGradientCalls > inputs, "the input gradient did not take the direct path");
         if (cout > DirectConvolution.MaxOutputChannels) Assert.True(FewInputChannels.ForwardCalls > forwards, "the forward did not take the direct path");
     }
 
@@ -204,10 +212,11 @@ public class FewInputChannelsTests
         Prop.ForAll(Generated, c =>
         {
             if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !Valid(c)) return;
-            long gradients = FewInputChannels.WeightGradientCalls, forwards = FewInputChannels.ForwardCalls;
+            long gradients = FewInputChannels.WeightGradientCalls, forwards = FewInputChannels.ForwardCalls, inputs = FewInputChannels.InputGradientCalls;
             DirectConvolutionTests.Check([c.Batch, c.Cin, c.H, c.W], c.Cout, [c.Kernel, c.Kernel], c.Pad, c.Dilation);
             if (!Runs) return;
             Assert.True(FewInputChannels.WeightGradientCalls > gradients, $"{c}: the weight gradient did not take the direct path");
+            Assert.True(FewInputChannels.InputGradientCalls > inputs, $"{c}: the input gradient did not take the direct path");
             if (c.Cout > DirectConvolution.MaxOutputChannels)
                 Assert.True(FewInputChannels.ForwardCalls > forwards, $"{c}: the forward did not take the direct path");
         });

@@ -60,6 +60,13 @@ internal sealed partial class CpuBackend
     /// </summary>
     public bool TryConvolutionInput(Tensor gy, Tensor w, Tensor gx, ConvGeometry g, int groups)
     {
+        if (gy.DType == DType.Float32 && gy.ShapeArray[0] > 0 && FewInputChannels.Applies(g, groups, gx.ShapeArray[1], gy.ShapeArray[0])
+            && (long)gy.ShapeArray[1] * g.OutputSize <= int.MaxValue)
+        {
+            FewInputChannels.InputGradient(Data<float>(gy), gy.Offset, Data<float>(w), w.Offset, Data<float>(gx), gx.Offset,
+                gy.ShapeArray[0], gx.ShapeArray[1], gy.ShapeArray[1], g);
+            return true;
+        }
         if (!UnitStride(g)) return false;
         Span<int> pad = stackalloc int[ConvGeometry.MaxSpatial];
         for (int i = 0; i < pad.Length; i++)
