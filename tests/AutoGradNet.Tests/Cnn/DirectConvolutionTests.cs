@@ -160,6 +160,7 @@ public class FewInputChannelsTests
         { [3, 1, 28, 28], 20, 5, 2, 1 },   // LeNet's first layer: 25 taps (5 × 5), 784 positions
         { [1, 2, 8, 6], 7, 3, 1, 1 },      // batch 1; 6-column rows (a vector spans rows); 7 filters (4 + 3)
         { [1, 3, 8, 6], 13, 3, 1, 1 },     // batch 1: the forward splits the filters (4 tiles, the last 1 of 4 used)
+        { [2, 2, 40, 50], 9, 3, 1, 1 },    // 2000 positions: two blocks of 62 and 63 vectors
         { [2, 4, 12, 40], 2, 3, 2, 2 },    // dilation 2, 4 channels (36 taps), 2 filters (a tile half used)
         { [2, 3, 4, 4], 1, 1, 0, 1 },      // 1×1: 3 taps, one filter
         { [3, 2, 4, 8], 5, 3, 3, 1 },      // padding past the kernel's reach: 8×12 output from 4×8
