@@ -63,6 +63,9 @@ internal static unsafe class FewInputChannels
         return ((int)((long)vectors * k / blocks), (int)((long)vectors * (k + 1) / blocks));
     }
 
+    /// <summary>Most floats of weight-gradient partial sums per call (16 MB).</summary>
+    private const int MaxPartialFloats = 4 << 20;
+
     /// <summary>Floats per vector.</summary>
     private const int VW = 16;
 
@@ -226,7 +229,9 @@ internal static unsafe class FewInputChannels
     {
         Interlocked.Increment(ref s_gradientCalls);
         int depth = cin * g.Kernel[1] * g.Kernel[2];
-        int units = Math.Min(n, Environment.ProcessorCount), slot = cout * depth * VW;
+        // One partial-sum slot per unit, all of them at most MaxPartialFloats (many cores and a deep layer would
+        // otherwise keep tens of MB in this thread's buffer).
+        int slot = cout * depth * VW, units = Math.Max(1, Math.Min(Math.Min(n, Environment.ProcessorCount), MaxPartialFloats / slot));
         var partials = Buffer(units * slot);
         long costPerUnit = (long)cout * depth * g.OutputSize * n / units;
         CpuBackend.ParallelRows(units, (int)Math.Min(int.MaxValue, costPerUnit), (x, xOffset, gy, gyOffset, partials, n, cin, cout, g, units),
