@@ -24,10 +24,9 @@ namespace AutoGradNet.Backends.Cpu;
 /// 4 weights and loads 6 input vectors for 24 FMAs, and the tile's outputs are stored once. Input gradient: its adjoint,
 /// the same tile with taps as rows and gy's channels as the depth, added into the gradients of the shifted copies, which
 /// are then folded back into the input's rows (the direct convolution it replaces padded and copied all of gy first).
-/// Weight gradient: a tile holds
-/// 4 filters × up to 6 taps of 16-lane partial sums; each step over positions loads 4 gy vectors (read in place) and
-/// one input vector per tap for 24 FMAs. Tiles add their lanes into a per-unit buffer [cout, taps, 16], summed into gw
-/// at the end.
+/// Weight gradient: a tile holds 4 filters × up to 6 taps of 16-lane partial sums; each step over positions loads 4 gy
+/// vectors (read in place) and one input vector per tap for 24 FMAs. Tiles add their lanes into a per-unit buffer
+/// [cout, taps, 16], summed into gw at the end. Large images run in blocks of positions (<see cref="MaxBlockVectors"/>).
 /// </para>
 /// <para>
 /// AVX-512 only: an AVX2 weight gradient (4 filters × 3 taps in ymm, unaligned loads) measured slower than the GEMM on
