@@ -38,11 +38,15 @@ internal static unsafe class FewInputChannels
     /// <summary>Input channels up to which a layer runs here.</summary>
     public const int MaxInputChannels = 4;
 
-    /// <summary>Output channels per register tile.</summary>
+    /// <summary>Rows per register tile: output channels (forward, weight gradient) or taps (input gradient).</summary>
     private const int TileChannels = 4;
 
-    /// <summary>Most taps (weight gradient) or vectors of positions (forward) per register tile.</summary>
+    /// <summary>Most taps (weight gradient) or vectors of positions (forward, input gradient) per register tile.</summary>
     private const int MaxTileWidth = 6;
+
+    /// <summary>Most floats of shifted copies per sample (64 MB; a 224×224 RGB stem with a 3×3 kernel needs 1.8 MB):
+    /// larger layers take the GEMM, and the scratch's offsets stay far inside an int.</summary>
+    private const long MaxCopyFloats = 1 << 24;
 
     /// <summary>
     /// Most vectors of positions per block (1024 positions): the forward and the weight gradient run all their tiles
@@ -96,7 +100,8 @@ internal static unsafe class FewInputChannels
         Enabled && VectorWidth.Wide && Avx512F.IsSupported && groups == 1 && cin >= 1 && cin <= MaxInputChannels && n >= 1
         && g.Input[0] == 1 && g.Output[0] == 1 && g.Kernel[0] == 1 && g.PadBefore[0] == 0
         && g.PadBefore[1] >= 0 && g.PadBefore[2] >= 0 && g.Stride[1] == 1 && g.Stride[2] == 1
-        && g.OutputSize % VW == 0;
+        && g.OutputSize % VW == 0
+        && (long)cin * g.Kernel[2] * (g.Output[1] + (long)g.Dilation[1] * (g.Kernel[1] - 1)) * g.Output[2] <= MaxCopyFloats;
 
     /// <summary>y [n, cout, output] = the convolution of x [n, cin, input] with w [cout, cin, kh, kw].</summary>
     public static void Forward(float[] x, long xOffset, float[] w, long wOffset, float[] y, long yOffset,
