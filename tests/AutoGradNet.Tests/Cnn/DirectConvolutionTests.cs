@@ -179,6 +179,36 @@ public class FewInputChannelsTests
         if (cout > DirectConvolution.MaxOutputChannels) Assert.True(FewInputChannels.ForwardCalls > forwards, "the forward did not take the direct path");
     }
 
+    /// <summary>"Same" padding with an even kernel pads less before than after (1 and 2 rows for 4 taps): the shifted
+    /// copies and their fold back into the input must place the rows and columns alike.</summary>
+    [Fact]
+    public void SamePaddingWithAnEvenKernelMatchesFloat64()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        var x = DirectConvolutionTests.Rand([2, 3, 8, 16], 81);
+        var w = DirectConvolutionTests.Rand([9, 3, 4, 2], 82) * 0.3;
+        var y = F.Conv2d(x, w, null, 1, Padding.Same);
+        var gy = DirectConvolutionTests.Rand(y.Shape.ToArray(), 83);
+        var x64 = x.Detach().RequiresGrad_();
+        var w64 = w.Detach().RequiresGrad_();
+        var g64 = Autograd.Grad([F.Conv2d(x64, w64, null, 1, Padding.Same)], [x64, w64], [gy]);
+        long forwards = FewInputChannels.ForwardCalls, inputs = FewInputChannels.InputGradientCalls, gradients = FewInputChannels.WeightGradientCalls;
+        var x32 = x.To(DType.Float32).RequiresGrad_();
+        var w32 = w.To(DType.Float32).RequiresGrad_();
+        var y32 = F.Conv2d(x32, w32, null, 1, Padding.Same);
+        var g32 = Autograd.Grad([y32], [x32, w32], [gy.To(DType.Float32)]);
+        if (Runs)
+        {
+            Assert.True(FewInputChannels.ForwardCalls > forwards, "forward");
+            Assert.True(FewInputChannels.InputGradientCalls > inputs, "input gradient");
+            Assert.True(FewInputChannels.WeightGradientCalls > gradients, "weight gradient");
+        }
+        Assert.Equal(y.Shape, y32.Shape);
+        CnnReference.AssertClose(y.ToArray<double>(), y32.ToDoubleArray(), 2e-5, "forward");
+        CnnReference.AssertClose(g64[0]!.ToArray<double>(), g32[0]!.ToDoubleArray(), 2e-5, "input gradient");
+        CnnReference.AssertClose(g64[1]!.ToArray<double>(), g32[1]!.ToDoubleArray(), 2e-4, "weight gradient");
+    }
+
     /// <summary>A generated case whose output has a whole number of vectors of positions: width 1–40, height a
     /// multiple of what 16 / gcd(width, 16) asks. Shrinks towards batch 1, small kernels, no padding.</summary>
     public sealed record Case(int Batch, int Cin, int Cout, int OutH, int OutW, int Kernel, int Pad, int Dilation)
