@@ -162,8 +162,8 @@ internal static unsafe class FewInputChannels
     /// <summary>
     /// gx [n, cin, input] = the input gradient of the convolution with w [cout, cin, kh, kw] whose output gradient is
     /// gy [n, cout, output]: the forward's adjoint. Each tap t = (ci, ky, kx) gets Σ_co w[co, t] · gy[co, p] over the
-    /// output positions p, a product of depth cout run with the forward's tile (4 taps × 6 position vectors, gy read in
-    /// place), added into the gradient of the shifted copy (ci, kx) at p + dy·ky·wo; the copies' gradients are then
+    /// output positions p, a product of depth cout run with the forward's tile (4 taps × 6 position vectors over a block
+    /// of gy), added into the gradient of the shifted copy (ci, kx) at p + dy·ky·wo; the copies' gradients are then
     /// folded back (shifted by dx·kx) into the input's rows. Units are samples.
     /// </summary>
     public static void InputGradient(float[] gy, long gyOffset, float[] w, long wOffset, float[] gx, long gxOffset,
@@ -185,8 +185,9 @@ internal static unsafe class FewInputChannels
             static (s, u0, u1) =>
             {
                 var (gy, gyOffset, packed, gx, gxOffset, cin, cout, g) = s;
-                var copies = new ShiftedInput(g, cin, cout * MaxTileWidth * VW);
-                int* blockOffsets = stackalloc int[cout];
+                // After the copies: the block of gy (cout rows of 6 vectors), then its rows' offsets.
+                var copies = new ShiftedInput(g, cin, cout * (MaxTileWidth * VW + 1));
+                int* blockOffsets = (int*)(copies.Extra + cout * MaxTileWidth * VW);
                 for (int co = 0; co < cout; co++) blockOffsets[co] = co * MaxTileWidth * VW;
                 fixed (float* pgy = gy, pw = packed, pgx = gx)
                     for (int sample = u0; sample < u1; sample++)
