@@ -60,8 +60,7 @@ internal sealed partial class CpuBackend
     /// </summary>
     public bool TryConvolutionInput(Tensor gy, Tensor w, Tensor gx, ConvGeometry g, int groups)
     {
-        if (gy.DType == DType.Float32 && gy.ShapeArray[0] > 0 && FewInputChannels.Applies(g, groups, gx.ShapeArray[1], gy.ShapeArray[0])
-            && (long)gy.ShapeArray[1] * g.OutputSize <= int.MaxValue)
+        if (gy.DType == DType.Float32 && gy.ShapeArray[0] > 0 && FewInputChannels.Applies(g, groups, gx.ShapeArray[1], gy.ShapeArray[0]))
         {
             FewInputChannels.InputGradient(Data<float>(gy), gy.Offset, Data<float>(w), w.Offset, Data<float>(gx), gx.Offset,
                 gy.ShapeArray[0], gx.ShapeArray[1], gy.ShapeArray[1], g);

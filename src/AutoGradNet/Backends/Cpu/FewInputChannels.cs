@@ -388,14 +388,7 @@ internal static unsafe class FewInputChannels
 
     /// <summary>The calling thread's scratch of at least <paramref name="elements"/> floats, starting on a 64-byte
     /// boundary.</summary>
-    private static float* Scratch(int elements)
-    {
-        float[]? buffer = t_scratch;
-        if (buffer is null || buffer.Length < elements + VW)
-            t_scratch = buffer = GC.AllocateUninitializedArray<float>(elements + VW, pinned: true);
-        nint at = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-        return (float*)((at + 63) & ~(nint)63);
-    }
+    private static float* Scratch(int elements) => ScratchBuffer.Aligned(ref t_scratch, elements);
 
     /// <summary>
     /// One product register tile: 4 rows × V ≤ 6 vectors of consecutive positions, out[c][q] (+)= Σ_t w[t, c] ·

@@ -174,8 +174,6 @@ internal static unsafe class Gemm
         /// 105³ upwards.</summary>
         private const long ParallelThreshold = 1_200_000;
 
-        /// <summary>Alignment of the packing buffers: a cache line, so packed vector loads never split lines.</summary>
-        private const int Alignment = 64;
 
         /// <summary>Per-thread packing storage, pinned so it can be addressed by pointer and reused by every call
         /// on the thread; it only grows, so steady-state calls allocate nothing.</summary>
@@ -536,21 +534,11 @@ internal static unsafe class Gemm
         private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
         /// <summary>Returns this thread's packing buffer, grown to at least <paramref name="elements"/> and aligned
-        /// to <see cref="Alignment"/> bytes.</summary>
-        private static T* PackBuffer(int elements) => Aligned(ref t_pack, elements);
+        /// to <see cref="ScratchBuffer.Alignment"/> bytes.</summary>
+        private static T* PackBuffer(int elements) => ScratchBuffer.Aligned(ref t_pack, elements);
 
         /// <summary>This thread's buffer for a whole packed A (<see cref="PackWholeA(bool, int, int, T*, nint)"/>).</summary>
-        private static T* WholeABuffer(int elements) => Aligned(ref t_packWholeA, elements);
-
-        private static T* Aligned(ref T[]? slot, int elements)
-        {
-            int slack = Alignment / sizeof(T);
-            T[]? buffer = slot;
-            if (buffer is null || buffer.Length < elements + slack)
-                slot = buffer = GC.AllocateUninitializedArray<T>(elements + slack, pinned: true);
-            T* p = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-            return (T*)(((nuint)p + (Alignment - 1)) & ~(nuint)(Alignment - 1));
-        }
+        private static T* WholeABuffer(int elements) => ScratchBuffer.Aligned(ref t_packWholeA, elements);
 
         /// <summary>The depth of the equal k slabs: k = 300 runs as 2×150 instead of 256 + 44, keeping every pass
         /// equally efficient.</summary>
