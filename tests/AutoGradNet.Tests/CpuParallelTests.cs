@@ -81,12 +81,12 @@ public class CpuParallelTests
     }
 
     /// <summary>
-    /// The caller stalls (2 ms) between publishing a loop and waking the workers that sleep. A worker still spinning
-    /// from the previous loop sees the new one at once, runs it, spins out and goes to sleep before the caller gets to
-    /// it; the caller then finds it asleep and releases it. That release is for a loop the worker has already run: the
-    /// worker must not run it again. (It did, found nothing left and counted itself done a second time: with one worker
-    /// the count went below zero and the caller waited forever; with more, the caller could return while an iteration
-    /// still ran. Found by reading, reproduced here.)
+    /// The caller stalls (2 ms) after publishing a loop, before waking the workers that sleep, and again after waking
+    /// them. A worker still spinning from the previous loop sees the new one at once, runs it, spins out and goes to
+    /// sleep before the caller gets to it; the caller then finds it asleep and releases it. That release is for a loop
+    /// the worker has already run: the worker must not run it again. (It did, found nothing left and counted itself
+    /// done a second time, during the caller's second stall: the count went below zero and the caller waited forever;
+    /// with more workers the caller could return while an iteration still ran. Found by reading, reproduced here.)
     /// </summary>
     [Fact]
     public async Task AWakeUpForALoopAlreadyRunIsNotRunAgain()
@@ -94,15 +94,18 @@ public class CpuParallelTests
         var run = Task.Run(() =>
         {
             int paused = 0;
-            CpuParallel.PauseAfterPublishing = () =>
+            CpuParallel.PauseInLoop = () =>
             {
                 paused++;
                 Thread.Sleep(2);
             };
             try
             {
+                // A loop that finds the team busy with another test's loop runs serially (and does not pause), so
+                // loops repeat until 30 have run on the team (two pauses each), for up to 20 s.
                 var hits = new int[3];
-                for (int loop = 0; loop < 400 && paused < 60; loop++)
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (paused < 60 && clock.Elapsed < TimeSpan.FromSeconds(20))
                 {
                     Array.Clear(hits);
                     CpuParallel.For(hits.Length, i => Interlocked.Increment(ref hits[i]));
@@ -111,11 +114,11 @@ public class CpuParallelTests
             }
             finally
             {
-                CpuParallel.PauseAfterPublishing = null;
+                CpuParallel.PauseInLoop = null;
             }
             return paused;
         });
-        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30)));
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60)));
         Assert.True(finished == run, "the loops hung");
         int pausedLoops = await run;
         if (Environment.ProcessorCount >= 2) Assert.True(pausedLoops > 0, "no loop ran on the worker team");

@@ -20,14 +20,14 @@ internal static class CpuParallel
     private static Team? s_team;
     [ThreadStatic] private static bool t_inside;
 
-    [ThreadStatic] private static Action? t_pauseAfterPublishing;
+    [ThreadStatic] private static Action? t_pause;
 
-    /// <summary>Tests only: runs on the calling thread inside each of its team loops, between publishing the loop (the
-    /// generation bump) and waking the sleeping workers, so a test can stall the caller exactly there.</summary>
-    internal static Action? PauseAfterPublishing
+    /// <summary>Tests only: runs on the calling thread twice in each of its team loops, after publishing the loop (the
+    /// generation bump) and after waking the sleeping workers, so a test can stall the caller at either point.</summary>
+    internal static Action? PauseInLoop
     {
-        get => t_pauseAfterPublishing;
-        set => t_pauseAfterPublishing = value;
+        get => t_pause;
+        set => t_pause = value;
     }
 
     /// <summary>Runs <paramref name="body"/>(i) for every i in [0, <paramref name="count"/>) across the cores.</summary>
@@ -147,9 +147,10 @@ internal static class CpuParallel
             _pending = _workers.Length + 1;
             _done.Reset();
             Interlocked.Increment(ref _generation);
-            t_pauseAfterPublishing?.Invoke();
+            t_pause?.Invoke();
             foreach (var worker in _workers)
                 if (Interlocked.Exchange(ref worker.Sleeping, 0) == 1) worker.Wake.Release();
+            t_pause?.Invoke();
             Participate();
             if (Interlocked.Decrement(ref _pending) != 0 && !Spin(ref _pending, 0, whileEqual: false))
             {
